@@ -1,0 +1,2 @@
+//! `surveybench`: the analyst's command line.
+fn main() {}

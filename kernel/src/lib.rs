@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(not(test), no_std)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::arithmetic_side_effects
+    )
+)]
+
+pub mod bundled;
+pub mod estimate;
+pub mod export;
+pub mod instrument;
+pub mod response;
+pub mod score;
+pub mod stratum;
+pub mod tally;
+
+pub use estimate::{Estimate, Real};
+pub use instrument::{
+    AnswerOption, Filter, Instrument, InstrumentError, Question, QuestionKind, Section,
+};
+pub use response::{Cleaning, Outcome, Response, ResponseError};
+pub use stratum::{Sex, Stratum};
+pub use tally::{Cleaned, Counters, HostTally, PairSums, Tally, TallyError};

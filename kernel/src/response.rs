@@ -1,0 +1,289 @@
+//! A response in progress: one respondent's answers, held in fixed capacity until committed.
+//!
+//! Recording an answer checks the question and option and leaves the response unchanged on
+//! error. Routing is applied when the response is resolved (method.md §2): answers to questions
+//! the respondent should have skipped are removed and counted, never silently dropped.
+
+use core::fmt;
+
+use crate::instrument::{Instrument, QuestionKind};
+use crate::stratum::{Sex, Stratum, age_band};
+
+/// Default question capacity of a response: enough for `cmh-2024` and most questionnaires.
+pub const DEFAULT_QUESTIONS: usize = 64;
+
+/// Why an answer was cleaned to "not answered" (method.md §2). Cleaning is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Cleaning {
+    /// An option code outside the question's list.
+    OutOfRange,
+    /// Several options ticked on a single-choice question.
+    MultiTicked,
+}
+
+/// What became of one question once routing is applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Outcome {
+    /// No answer (or the question was routed past and not answered).
+    Unanswered,
+    /// Answered with the option at this position of the question's options.
+    Answered(u8),
+    /// Answered, but routing says the respondent should have skipped it: removed, counted.
+    Removed,
+    /// The answer was cleaned to not answered, for this reason: counted.
+    Cleaned(Cleaning),
+}
+
+/// Why an answer could not be recorded. The response is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ResponseError {
+    /// The instrument has more questions than this response's capacity.
+    Capacity {
+        /// Questions in the instrument.
+        questions: u16,
+        /// Capacity of the response.
+        capacity: u16,
+    },
+    /// No question at this index (or with this id).
+    UnknownQuestion {
+        /// The index asked for (`u16::MAX` for an unknown id).
+        question: u16,
+    },
+    /// The question has no option with this code.
+    UnknownOption {
+        /// Index of the question.
+        question: u16,
+        /// The code given.
+        code: u8,
+    },
+}
+
+impl fmt::Display for ResponseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::Capacity {
+                questions,
+                capacity,
+            } => {
+                write!(
+                    f,
+                    "instrument has {questions} questions, response capacity is {capacity}"
+                )
+            }
+            Self::UnknownQuestion { question } => write!(f, "no question #{question}"),
+            Self::UnknownOption { question, code } => {
+                write!(f, "question #{question} has no option with code {code}")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ResponseError {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    Empty,
+    Code(u8),
+    Cleaned(Cleaning),
+}
+
+/// One respondent's answers to an instrument, with capacity for `Q` questions.
+#[derive(Clone, Debug)]
+pub struct Response<'i, const Q: usize = DEFAULT_QUESTIONS> {
+    instrument: &'i Instrument<'i>,
+    slots: [Slot; Q],
+    stratum: Option<Stratum>,
+}
+
+fn index16(i: usize) -> u16 {
+    u16::try_from(i).unwrap_or(u16::MAX)
+}
+
+impl<'i, const Q: usize> Response<'i, Q> {
+    /// An empty response to `instrument`.
+    ///
+    /// # Errors
+    /// [`ResponseError::Capacity`] when the instrument has more than `Q` questions.
+    pub fn new(instrument: &'i Instrument<'i>) -> Result<Self, ResponseError> {
+        if instrument.questions.len() > Q {
+            return Err(ResponseError::Capacity {
+                questions: index16(instrument.questions.len()),
+                capacity: index16(Q),
+            });
+        }
+        Ok(Self {
+            instrument,
+            slots: [Slot::Empty; Q],
+            stratum: None,
+        })
+    }
+
+    /// The instrument this response answers.
+    #[must_use]
+    pub fn instrument(&self) -> &'i Instrument<'i> {
+        self.instrument
+    }
+
+    fn slot_mut(&mut self, question: usize) -> Result<&mut Slot, ResponseError> {
+        let unknown = ResponseError::UnknownQuestion {
+            question: index16(question),
+        };
+        if question >= self.instrument.questions.len() {
+            return Err(unknown);
+        }
+        self.slots.get_mut(question).ok_or(unknown)
+    }
+
+    /// Records `code` as the answer to question `question` (an index), replacing any earlier one.
+    ///
+    /// # Errors
+    /// Unknown question or option code; the response is then unchanged.
+    pub fn answer(&mut self, question: usize, code: u8) -> Result<(), ResponseError> {
+        let q = self
+            .instrument
+            .question(question)
+            .ok_or(ResponseError::UnknownQuestion {
+                question: index16(question),
+            })?;
+        if q.option_position(code).is_none() {
+            return Err(ResponseError::UnknownOption {
+                question: index16(question),
+                code,
+            });
+        }
+        *self.slot_mut(question)? = Slot::Code(code);
+        Ok(())
+    }
+
+    /// Records an answer by question id (see [`Response::answer`]).
+    ///
+    /// # Errors
+    /// Unknown question id or option code; the response is then unchanged.
+    pub fn answer_id(&mut self, id: &str, code: u8) -> Result<(), ResponseError> {
+        let question = self
+            .instrument
+            .question_index(id)
+            .ok_or(ResponseError::UnknownQuestion { question: u16::MAX })?;
+        self.answer(question, code)
+    }
+
+    /// Marks question `question` as answered invalidly: it counts as not answered, and the
+    /// cleaning is counted when the response is committed (method.md §2).
+    ///
+    /// # Errors
+    /// Unknown question; the response is then unchanged.
+    pub fn clean(&mut self, question: usize, why: Cleaning) -> Result<(), ResponseError> {
+        *self.slot_mut(question)? = Slot::Cleaned(why);
+        Ok(())
+    }
+
+    /// Removes any answer to question `question` (a kiosk's "back").
+    ///
+    /// # Errors
+    /// Unknown question.
+    pub fn clear(&mut self, question: usize) -> Result<(), ResponseError> {
+        *self.slot_mut(question)? = Slot::Empty;
+        Ok(())
+    }
+
+    /// The answer code recorded for question `question`, if a valid one is.
+    #[must_use]
+    pub fn code(&self, question: usize) -> Option<u8> {
+        match self.slots.get(question) {
+            Some(Slot::Code(c)) => Some(*c),
+            _ => None,
+        }
+    }
+
+    /// Sets the stratum directly (the host, when age comes in years), overriding the answers
+    /// to the instrument's age-band and sex questions.
+    pub fn set_stratum(&mut self, stratum: Stratum) {
+        self.stratum = Some(stratum);
+    }
+
+    /// Sets the stratum from an age in years and a sex code (method.md §3), using the
+    /// instrument's age bands.
+    pub fn set_age_sex(&mut self, age: Option<u16>, sex: Option<u8>) {
+        let bands = self.instrument.age_bands;
+        let band = age.and_then(|a| age_band(a, bands));
+        let count = u8::try_from(bands.len()).unwrap_or(u8::MAX);
+        self.stratum = Some(Stratum::new(band, Sex::from_code(sex), count));
+    }
+
+    /// The respondent's stratum: as set, or from the age-band and sex answers (method.md §3).
+    #[must_use]
+    pub fn stratum(&self) -> Stratum {
+        let bands = u8::try_from(self.instrument.age_bands.len()).unwrap_or(u8::MAX);
+        if let Some(s) = self.stratum {
+            return s;
+        }
+        let answer_of = |kind| {
+            let index = self.instrument.find_kind(kind)?;
+            let code = self.code(index)?;
+            let position = self.instrument.question(index)?.option_position(code)?;
+            u8::try_from(position).ok()
+        };
+        let band = answer_of(QuestionKind::AgeBand);
+        let sex = self
+            .instrument
+            .find_kind(QuestionKind::Sex)
+            .and_then(|i| self.code(i));
+        Stratum::new(band, Sex::from_code(sex), bands)
+    }
+
+    /// Whether question `question` applies to this respondent given the answers so far:
+    /// routing is applied in questionnaire order and removal cascades (method.md §2). A kiosk
+    /// uses this to skip questions; it depends only on answers to earlier questions.
+    #[must_use]
+    pub fn applies(&self, question: usize) -> bool {
+        question < self.instrument.questions.len()
+            && !self.routed_out().get(question).copied().unwrap_or(true)
+    }
+
+    /// For every question, whether routing removes it: its filter question was answered with
+    /// a code outside the filter's set, or was itself removed. An unanswered (or cleaned)
+    /// filter question removes nothing (method.md §2).
+    fn routed_out(&self) -> [bool; Q] {
+        let mut out = [false; Q];
+        for (i, q) in self.instrument.questions.iter().enumerate() {
+            let removed = q.filter.is_some_and(|f| {
+                let Some(fi) = self.instrument.question_index(f.question) else {
+                    return false;
+                };
+                out.get(fi).copied().unwrap_or(false)
+                    || self.code(fi).is_some_and(|c| !f.codes.contains(&c))
+            });
+            if let Some(r) = out.get_mut(i) {
+                *r = removed;
+            }
+        }
+        out
+    }
+
+    /// Applies routing and cleaning: the outcome of every question, in questionnaire order
+    /// (method.md §2). Entries past the instrument's questions are [`Outcome::Unanswered`].
+    #[must_use]
+    pub fn resolve(&self) -> [Outcome; Q] {
+        let routed_out = self.routed_out();
+        let mut outcomes = [Outcome::Unanswered; Q];
+        for (i, q) in self.instrument.questions.iter().enumerate() {
+            let out = routed_out.get(i).copied().unwrap_or(false);
+            let outcome = match (self.slots.get(i), out) {
+                (Some(Slot::Empty) | None, _) => Outcome::Unanswered,
+                (Some(_), true) => Outcome::Removed,
+                (Some(Slot::Cleaned(why)), false) => Outcome::Cleaned(*why),
+                (Some(Slot::Code(c)), false) => q
+                    .option_position(*c)
+                    .and_then(|p| u8::try_from(p).ok())
+                    .map_or(Outcome::Unanswered, Outcome::Answered),
+            };
+            if let Some(o) = outcomes.get_mut(i) {
+                *o = outcome;
+            }
+        }
+        outcomes
+    }
+}

@@ -1,0 +1,213 @@
+//! Committing responses and merging tallies, all-or-nothing.
+//!
+//! Every update runs twice over the same code path: first checking that no count overflows,
+//! then writing. A failed check returns an error with the tally unchanged.
+
+use super::{PairSums, Tally, TallyError};
+use crate::response::{Cleaning, Outcome, Response};
+use crate::stratum::Stratum;
+
+/// Adds `by` to `cell`, or fails on overflow; writes only when `write` is set.
+fn bump<T: Copy + CheckedAdd>(cell: &mut T, by: T, write: bool) -> Result<(), TallyError> {
+    let sum = cell.checked(by).ok_or(TallyError::Overflow)?;
+    if write {
+        *cell = sum;
+    }
+    Ok(())
+}
+
+/// Checked addition over the counter types of a tally.
+trait CheckedAdd: Sized {
+    fn checked(self, other: Self) -> Option<Self>;
+}
+
+impl CheckedAdd for u32 {
+    fn checked(self, other: Self) -> Option<Self> {
+        self.checked_add(other)
+    }
+}
+
+impl CheckedAdd for u64 {
+    fn checked(self, other: Self) -> Option<Self> {
+        self.checked_add(other)
+    }
+}
+
+fn bump_pair(cell: &mut PairSums, by: PairSums, write: bool) -> Result<(), TallyError> {
+    let mut next = *cell;
+    bump(&mut next.m, by.m, true)?;
+    bump(&mut next.sum_k, by.sum_k, true)?;
+    bump(&mut next.sum_l, by.sum_l, true)?;
+    bump(&mut next.sum_kl, by.sum_kl, true)?;
+    if write {
+        *cell = next;
+    }
+    Ok(())
+}
+
+impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS, PAIRS> {
+    /// Commits a finished response (method.md §2, §11): routing applied, removals and cleaning
+    /// counted, option counts and pair sums added for its stratum. Returns the stratum.
+    ///
+    /// # Errors
+    /// [`TallyError::InstrumentMismatch`] or [`TallyError::Overflow`]; the tally is then
+    /// unchanged.
+    pub fn commit<const R: usize>(
+        &mut self,
+        response: &Response<'_, R>,
+    ) -> Result<Stratum, TallyError> {
+        let same = core::ptr::eq(response.instrument(), self.instrument)
+            || response.instrument().content_hash() == self.hash;
+        if !same {
+            return Err(TallyError::InstrumentMismatch);
+        }
+        let outcomes = response.resolve();
+        let stratum = response.stratum();
+        let g = stratum.index().min(self.strata().saturating_sub(1));
+        self.add_response(&outcomes, g, false)?;
+        self.add_response(&outcomes, g, true)?;
+        Ok(stratum)
+    }
+
+    /// Counts a response that was begun and discarded (e.g. an idle timeout set to discard).
+    ///
+    /// # Errors
+    /// [`TallyError::Overflow`]; the tally is then unchanged.
+    pub fn record_abandoned(&mut self) -> Result<(), TallyError> {
+        let mut c = self.counters;
+        bump(&mut c.started, 1, true)?;
+        bump(&mut c.abandoned, 1, true)?;
+        self.counters = c;
+        Ok(())
+    }
+
+    /// Counts a submission rejected as misuse; its answers are not tallied.
+    ///
+    /// # Errors
+    /// [`TallyError::Overflow`]; the tally is then unchanged.
+    pub fn record_rejected(&mut self) -> Result<(), TallyError> {
+        let mut c = self.counters;
+        bump(&mut c.started, 1, true)?;
+        bump(&mut c.rejected, 1, true)?;
+        self.counters = c;
+        Ok(())
+    }
+
+    /// The score in units of the answer in `outcome` to question `question`, if scored.
+    fn score_of(&self, question: usize, outcome: Outcome) -> Option<u8> {
+        let Outcome::Answered(p) = outcome else {
+            return None;
+        };
+        let q = self
+            .instrument
+            .question(question)
+            .filter(|q| q.is_scored())?;
+        q.options.get(usize::from(p))?.score
+    }
+
+    fn add_response<const R: usize>(
+        &mut self,
+        outcomes: &[Outcome; R],
+        g: usize,
+        write: bool,
+    ) -> Result<(), TallyError> {
+        bump(&mut self.counters.started, 1, write)?;
+        bump(&mut self.counters.completed, 1, write)?;
+        let n = self.instrument.questions.len();
+        for (i, &outcome) in outcomes.iter().enumerate().take(n) {
+            let cleaned = self
+                .cleaned
+                .get_mut(i)
+                .ok_or(TallyError::InstrumentMismatch)?;
+            match outcome {
+                Outcome::Unanswered => {}
+                Outcome::Removed => bump(&mut cleaned.routed, 1, write)?,
+                Outcome::Cleaned(Cleaning::OutOfRange) => bump(&mut cleaned.invalid, 1, write)?,
+                Outcome::Cleaned(Cleaning::MultiTicked) => bump(&mut cleaned.multi, 1, write)?,
+                Outcome::Answered(p) => {
+                    if let Some(range) = self.count_range(i, g) {
+                        let cell = range
+                            .start
+                            .checked_add(usize::from(p))
+                            .filter(|c| *c < range.end);
+                        let cell = cell
+                            .and_then(|c| self.cells.get_mut(c))
+                            .ok_or(TallyError::InstrumentMismatch)?;
+                        bump(cell, 1, write)?;
+                    }
+                }
+            }
+        }
+        for (a, &oa) in outcomes.iter().enumerate().take(n) {
+            let Some(xa) = self.score_of(a, oa) else {
+                continue;
+            };
+            for (b, &ob) in outcomes
+                .iter()
+                .enumerate()
+                .take(n)
+                .skip(a.saturating_add(1))
+            {
+                let Some(xb) = self.score_of(b, ob) else {
+                    continue;
+                };
+                let Some(i) = self.pair_index(a, b, g) else {
+                    continue;
+                };
+                let by = PairSums {
+                    m: 1,
+                    sum_k: u32::from(xa),
+                    sum_l: u32::from(xb),
+                    sum_kl: u64::from(xa).saturating_mul(u64::from(xb)),
+                };
+                let cell = self
+                    .pairs
+                    .get_mut(i)
+                    .ok_or(TallyError::InstrumentMismatch)?;
+                bump_pair(cell, by, write)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds `other` into this tally (method.md §11): counts add, so merging is associative and
+    /// commutative. The two may have different capacities but must tally the same instrument.
+    ///
+    /// # Errors
+    /// [`TallyError::InstrumentMismatch`] or [`TallyError::Overflow`]; this tally is then
+    /// unchanged.
+    pub fn merge<const Q2: usize, const C2: usize, const P2: usize>(
+        &mut self,
+        other: &Tally<'_, Q2, C2, P2>,
+    ) -> Result<(), TallyError> {
+        if other.hash != self.hash || other.strata != self.strata {
+            return Err(TallyError::InstrumentMismatch);
+        }
+        self.add_tally(other, false)?;
+        self.add_tally(other, true)
+    }
+
+    fn add_tally<const Q2: usize, const C2: usize, const P2: usize>(
+        &mut self,
+        other: &Tally<'_, Q2, C2, P2>,
+        write: bool,
+    ) -> Result<(), TallyError> {
+        let (o, s) = (other.counters, &mut self.counters);
+        bump(&mut s.started, o.started, write)?;
+        bump(&mut s.completed, o.completed, write)?;
+        bump(&mut s.abandoned, o.abandoned, write)?;
+        bump(&mut s.rejected, o.rejected, write)?;
+        for (mine, theirs) in self.cleaned.iter_mut().zip(other.cleaned.iter()) {
+            bump(&mut mine.routed, theirs.routed, write)?;
+            bump(&mut mine.invalid, theirs.invalid, write)?;
+            bump(&mut mine.multi, theirs.multi, write)?;
+        }
+        for (mine, theirs) in self.cells.iter_mut().zip(other.cells.iter()) {
+            bump(mine, *theirs, write)?;
+        }
+        for (mine, theirs) in self.pairs.iter_mut().zip(other.pairs.iter()) {
+            bump_pair(mine, *theirs, write)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,314 @@
+//! Tallies: running, mergeable integer counts from which every benchmark figure follows
+//! (method.md §11). No raw response is kept.
+//!
+//! A tally holds, per evaluative question and stratum, how many respondents chose each option;
+//! per pair of evaluative questions in one section and stratum, the cross sums that give the
+//! section covariance (§6); and the response and cleaning counters. Capacity is fixed by const
+//! generics; [`capacity`] computes the exact figures for an instrument at compile time.
+
+pub mod capacity;
+mod commit;
+
+use core::fmt;
+
+use crate::instrument::{Instrument, InstrumentError};
+use crate::response::DEFAULT_QUESTIONS;
+
+/// Count-cell capacity of [`HostTally`].
+pub const HOST_CELLS: usize = 8192;
+/// Pair-cell capacity of [`HostTally`].
+pub const HOST_PAIRS: usize = 8192;
+
+/// A tally with room for any reasonable instrument, for the host (put it in a `Box`).
+pub type HostTally<'i> = Tally<'i, 128, HOST_CELLS, HOST_PAIRS>;
+
+/// Response counters (method.md §11). `started = completed + abandoned + rejected` always.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Counters {
+    /// Responses begun.
+    pub started: u32,
+    /// Responses committed to the tally.
+    pub completed: u32,
+    /// Responses discarded before the end (e.g. an idle timeout set to discard).
+    pub abandoned: u32,
+    /// Submissions rejected as misuse (e.g. completed implausibly fast); never counted as
+    /// responses.
+    pub rejected: u32,
+}
+
+/// Per-question cleaning counters (method.md §2, §11).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct Cleaned {
+    /// Answers removed because routing says the question should have been skipped.
+    pub routed: u32,
+    /// Answers with an option code outside the question's list.
+    pub invalid: u32,
+    /// Answers with several options ticked on a single-choice question.
+    pub multi: u32,
+}
+
+/// Cross sums of one pair of questions (k, l) in one stratum, over respondents who gave a
+/// scored answer to both (method.md §6, §11). Sums are in score units.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct PairSums {
+    /// Respondents who answered both.
+    pub m: u32,
+    /// Sum of x_k.
+    pub sum_k: u32,
+    /// Sum of x_l.
+    pub sum_l: u32,
+    /// Sum of x_k * x_l.
+    pub sum_kl: u64,
+}
+
+/// Why a tally operation failed. The tally is unchanged.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum TallyError {
+    /// The instrument is not valid.
+    Instrument(InstrumentError),
+    /// The instrument needs more room than this tally's capacity.
+    Capacity {
+        /// Questions, count cells and pair cells needed.
+        needed: [u32; 3],
+        /// The tally's capacities, in the same order.
+        capacity: [u32; 3],
+    },
+    /// The response or tally belongs to another instrument.
+    InstrumentMismatch,
+    /// A count would overflow.
+    Overflow,
+}
+
+impl fmt::Display for TallyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Instrument(e) => write!(f, "invalid instrument: {e}"),
+            Self::Capacity { needed, capacity } => write!(
+                f,
+                "instrument needs {} questions, {} count cells, {} pair cells; capacity is {}, {}, {}",
+                needed[0], needed[1], needed[2], capacity[0], capacity[1], capacity[2]
+            ),
+            Self::InstrumentMismatch => write!(f, "instrument does not match the tally's"),
+            Self::Overflow => write!(f, "a count would overflow; nothing was changed"),
+        }
+    }
+}
+
+impl core::error::Error for TallyError {}
+
+/// Where one question's data lives in the flat arrays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Slot {
+    /// First count cell (evaluative questions only).
+    cell: u16,
+    /// Pair index of (this, next evaluative question of its section).
+    pair_base: u16,
+    /// Position among the evaluative questions of its section.
+    rank: u16,
+    /// Index of its section (`u16::MAX` for questions that are not evaluative).
+    section: u16,
+}
+
+/// A tally of responses to one instrument, with capacity for `Q` questions, `CELLS` count cells
+/// and `PAIRS` pair cells (see [`capacity`]).
+#[derive(Clone, Debug)]
+pub struct Tally<
+    'i,
+    const Q: usize = DEFAULT_QUESTIONS,
+    const CELLS: usize = 1024,
+    const PAIRS: usize = 1024,
+> {
+    instrument: &'i Instrument<'i>,
+    hash: u64,
+    strata: u8,
+    slots: [Slot; Q],
+    counters: Counters,
+    cleaned: [Cleaned; Q],
+    cells: [u32; CELLS],
+    pairs: [PairSums; PAIRS],
+}
+
+fn u32_of(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CELLS, PAIRS> {
+    /// An empty tally of `instrument`.
+    ///
+    /// # Errors
+    /// The instrument is invalid, or does not fit this tally's capacity.
+    pub fn new(instrument: &'i Instrument<'i>) -> Result<Self, TallyError> {
+        instrument.validate().map_err(TallyError::Instrument)?;
+        let needed = [
+            capacity::questions(instrument),
+            capacity::cells(instrument),
+            capacity::pairs(instrument),
+        ];
+        let room = [Q, CELLS, PAIRS];
+        let fits = needed
+            .iter()
+            .zip(room)
+            .all(|(n, r)| *n <= r && *n <= usize::from(u16::MAX));
+        if !fits {
+            return Err(TallyError::Capacity {
+                needed: needed.map(u32_of),
+                capacity: room.map(u32_of),
+            });
+        }
+        let strata = u8::try_from(instrument.strata())
+            .map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))?;
+        Ok(Self {
+            instrument,
+            hash: instrument.content_hash(),
+            strata,
+            slots: layout(instrument),
+            counters: Counters::default(),
+            cleaned: [Cleaned::default(); Q],
+            cells: [0; CELLS],
+            pairs: [PairSums::default(); PAIRS],
+        })
+    }
+
+    /// The instrument tallied.
+    #[must_use]
+    pub fn instrument(&self) -> &'i Instrument<'i> {
+        self.instrument
+    }
+
+    /// The instrument's content hash (see [`Instrument::content_hash`]).
+    #[must_use]
+    pub fn instrument_hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// Number of strata (method.md §3).
+    #[must_use]
+    pub fn strata(&self) -> usize {
+        usize::from(self.strata)
+    }
+
+    /// The response counters.
+    #[must_use]
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// The cleaning counters of question `question`.
+    #[must_use]
+    pub fn cleaned(&self, question: usize) -> Cleaned {
+        self.cleaned.get(question).copied().unwrap_or_default()
+    }
+
+    /// How many respondents in `stratum` chose each option of evaluative question `question`,
+    /// in option order (empty for other questions).
+    #[must_use]
+    pub fn counts(&self, question: usize, stratum: usize) -> &[u32] {
+        self.count_range(question, stratum)
+            .and_then(|r| self.cells.get(r))
+            .unwrap_or(&[])
+    }
+
+    fn count_range(&self, question: usize, stratum: usize) -> Option<core::ops::Range<usize>> {
+        let q = self
+            .instrument
+            .question(question)
+            .filter(|q| q.is_scored())?;
+        if stratum >= self.strata() {
+            return None;
+        }
+        let width = q.options.len();
+        let start =
+            usize::from(self.slots.get(question)?.cell).checked_add(stratum.checked_mul(width)?)?;
+        Some(start..start.checked_add(width)?)
+    }
+
+    /// Index into the pair cells of questions `a` and `b` (either order) in `stratum`, when both
+    /// are evaluative and in one section.
+    fn pair_index(&self, a: usize, b: usize, stratum: usize) -> Option<usize> {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        let (qa, qb) = (self.instrument.question(a)?, self.instrument.question(b)?);
+        if a == b
+            || !qa.is_scored()
+            || !qb.is_scored()
+            || qa.section != qb.section
+            || stratum >= self.strata()
+        {
+            return None;
+        }
+        let (sa, sb) = (self.slots.get(a)?, self.slots.get(b)?);
+        let pair = usize::from(sa.pair_base)
+            .checked_add(usize::from(sb.rank.checked_sub(sa.rank)?.checked_sub(1)?))?;
+        pair.checked_mul(self.strata())?.checked_add(stratum)
+    }
+
+    /// The cross sums of questions `a` and `b` in `stratum` (method.md §11), when both are
+    /// evaluative questions of one section.
+    #[must_use]
+    pub fn pair(&self, a: usize, b: usize, stratum: usize) -> Option<PairSums> {
+        let i = self.pair_index(a, b, stratum)?;
+        self.pairs.get(i).copied()
+    }
+}
+
+/// Raw access for the export decoder, which fills a fresh tally field by field.
+impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS, PAIRS> {
+    /// Empties every count and counter.
+    pub(crate) fn clear(&mut self) {
+        self.counters = Counters::default();
+        self.cleaned = [Cleaned::default(); Q];
+        self.cells = [0; CELLS];
+        self.pairs = [PairSums::default(); PAIRS];
+    }
+
+    pub(crate) fn counters_mut(&mut self) -> &mut Counters {
+        &mut self.counters
+    }
+
+    pub(crate) fn cleaned_mut(&mut self, question: usize) -> Option<&mut Cleaned> {
+        self.cleaned.get_mut(question)
+    }
+
+    pub(crate) fn counts_mut(&mut self, question: usize, stratum: usize) -> Option<&mut [u32]> {
+        let range = self.count_range(question, stratum)?;
+        self.cells.get_mut(range)
+    }
+
+    pub(crate) fn pair_mut(&mut self, a: usize, b: usize, stratum: usize) -> Option<&mut PairSums> {
+        let i = self.pair_index(a, b, stratum)?;
+        self.pairs.get_mut(i)
+    }
+}
+
+/// Assigns count cells in questionnaire order, and pair indices section by section.
+fn layout<const Q: usize>(instrument: &Instrument<'_>) -> [Slot; Q] {
+    let strata = instrument.strata();
+    let mut slots = [Slot {
+        section: u16::MAX,
+        ..Slot::default()
+    }; Q];
+    let mut cell = 0usize;
+    for (q, slot) in instrument.questions.iter().zip(slots.iter_mut()) {
+        if q.is_scored() {
+            slot.cell = u16::try_from(cell).unwrap_or(u16::MAX);
+            cell = cell.saturating_add(q.options.len().saturating_mul(strata));
+        }
+    }
+    let mut pair = 0usize;
+    for s in 0..instrument.sections.len() {
+        let members = instrument.section_questions(s);
+        let n = instrument.section_questions(s).count();
+        for (rank, q) in members.enumerate() {
+            if let Some(slot) = slots.get_mut(q) {
+                slot.rank = u16::try_from(rank).unwrap_or(u16::MAX);
+                slot.section = u16::try_from(s).unwrap_or(u16::MAX);
+                slot.pair_base = u16::try_from(pair).unwrap_or(u16::MAX);
+            }
+            pair = pair.saturating_add(n.saturating_sub(rank).saturating_sub(1));
+        }
+    }
+    slots
+}

@@ -1,0 +1,1 @@
+//! End-to-end tests across the kernel, the host CLI and the firmware.
