@@ -5,6 +5,11 @@
 //! stratum-constant weights the per-respondent sums of §5 and §6 reduce exactly to sums over
 //! the tally's option counts and pair sums (the proof sketch in §11).
 
+#![allow(
+    clippy::arithmetic_side_effects,
+    reason = "floating-point arithmetic cannot panic; integer sums use saturating operations"
+)]
+
 use core::ops::{Add, Div, Mul, Sub};
 
 use crate::score::UNITS_PER_POINT;
@@ -12,12 +17,7 @@ use crate::tally::Tally;
 
 /// The arithmetic the estimators need: `f64` on the host, `f32` on a device.
 pub trait Real:
-    Copy
-    + PartialOrd
-    + Add<Output = Self>
-    + Sub<Output = Self>
-    + Mul<Output = Self>
-    + Div<Output = Self>
+    Copy + PartialOrd + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> + Div<Output = Self>
 {
     /// Zero.
     const ZERO: Self;
@@ -48,10 +48,7 @@ pub trait Real:
 impl Real for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "counts far below 2^52 are exact"
-    )]
+    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52 are exact")]
     fn from_u64(n: u64) -> Self {
         n as f64
     }
@@ -60,10 +57,7 @@ impl Real for f64 {
 impl Real for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "display path; rounding is the point of f32"
-    )]
+    #[allow(clippy::cast_precision_loss, reason = "display path; rounding is the point of f32")]
     fn from_u64(n: u64) -> Self {
         n as f32
     }
@@ -114,10 +108,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
     /// scored answer.
     #[must_use]
     pub fn estimate<T: Real>(&self, question: usize, weights: &[T]) -> Option<Estimate<T>> {
-        let q = self
-            .instrument()
-            .question(question)
-            .filter(|q| q.is_scored())?;
+        let q = self.instrument().question(question).filter(|q| q.is_scored())?;
         let (mut n, mut sum_w, mut sum_wx) = (0u32, T::ZERO, T::ZERO);
         for g in 0..self.strata() {
             let w = weights.get(g).copied().unwrap_or(T::ZERO);
@@ -146,12 +137,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
             let nf = T::from_u64(u64::from(n));
             nf / (nf - T::ONE) * sum / (sum_w * sum_w)
         });
-        Some(Estimate {
-            n,
-            sum_w,
-            mean,
-            variance,
-        })
+        Some(Estimate { n, sum_w, mean, variance })
     }
 
     /// The covariance term C_jkl between the means of questions `a` and `b` of one section
@@ -168,19 +154,14 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         for g in 0..self.strata() {
             let p = self.pair(first, second, g)?;
             // Pair sums are stored with the earlier question first.
-            let (sa, sb) = if a < b {
-                (p.sum_k, p.sum_l)
-            } else {
-                (p.sum_l, p.sum_k)
-            };
+            let (sa, sb) = if a < b { (p.sum_k, p.sum_l) } else { (p.sum_l, p.sum_k) };
             let wa = weights_a.get(g).copied().unwrap_or(T::ZERO);
             let wb = weights_b.get(g).copied().unwrap_or(T::ZERO);
-            let sum_ab = T::from_u64(p.sum_kl)
-                / T::from_u64(u64::from(UNITS_PER_POINT) * u64::from(UNITS_PER_POINT));
-            let centred = sum_ab
-                - est_b.mean * points::<T>(u64::from(sa))
-                - est_a.mean * points::<T>(u64::from(sb))
-                + T::from_u64(u64::from(p.m)) * est_a.mean * est_b.mean;
+            let sum_ab =
+                T::from_u64(p.sum_kl) / T::from_u64(u64::from(UNITS_PER_POINT) * u64::from(UNITS_PER_POINT));
+            let centred =
+                sum_ab - est_b.mean * points::<T>(u64::from(sa)) - est_a.mean * points::<T>(u64::from(sb))
+                    + T::from_u64(u64::from(p.m)) * est_a.mean * est_b.mean;
             m = m.saturating_add(p.m);
             sum = sum + wa * wb * centred;
         }

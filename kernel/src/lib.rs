@@ -21,9 +21,7 @@ pub mod stratum;
 pub mod tally;
 
 pub use estimate::{Estimate, Real};
-pub use instrument::{
-    AnswerOption, Filter, Instrument, InstrumentError, Question, QuestionKind, Section,
-};
+pub use instrument::{AnswerOption, Filter, Instrument, InstrumentError, Question, QuestionKind, Section};
 pub use response::{Cleaning, Outcome, Response, ResponseError};
 pub use stratum::{Sex, Stratum};
 pub use tally::{Cleaned, Counters, HostTally, PairSums, Tally, TallyError};

@@ -64,14 +64,8 @@ pub enum ResponseError {
 impl fmt::Display for ResponseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Self::Capacity {
-                questions,
-                capacity,
-            } => {
-                write!(
-                    f,
-                    "instrument has {questions} questions, response capacity is {capacity}"
-                )
+            Self::Capacity { questions, capacity } => {
+                write!(f, "instrument has {questions} questions, response capacity is {capacity}")
             }
             Self::UnknownQuestion { question } => write!(f, "no question #{question}"),
             Self::UnknownOption { question, code } => {
@@ -114,11 +108,7 @@ impl<'i, const Q: usize> Response<'i, Q> {
                 capacity: index16(Q),
             });
         }
-        Ok(Self {
-            instrument,
-            slots: [Slot::Empty; Q],
-            stratum: None,
-        })
+        Ok(Self { instrument, slots: [Slot::Empty; Q], stratum: None })
     }
 
     /// The instrument this response answers.
@@ -128,9 +118,7 @@ impl<'i, const Q: usize> Response<'i, Q> {
     }
 
     fn slot_mut(&mut self, question: usize) -> Result<&mut Slot, ResponseError> {
-        let unknown = ResponseError::UnknownQuestion {
-            question: index16(question),
-        };
+        let unknown = ResponseError::UnknownQuestion { question: index16(question) };
         if question >= self.instrument.questions.len() {
             return Err(unknown);
         }
@@ -145,14 +133,9 @@ impl<'i, const Q: usize> Response<'i, Q> {
         let q = self
             .instrument
             .question(question)
-            .ok_or(ResponseError::UnknownQuestion {
-                question: index16(question),
-            })?;
+            .ok_or(ResponseError::UnknownQuestion { question: index16(question) })?;
         if q.option_position(code).is_none() {
-            return Err(ResponseError::UnknownOption {
-                question: index16(question),
-                code,
-            });
+            return Err(ResponseError::UnknownOption { question: index16(question), code });
         }
         *self.slot_mut(question)? = Slot::Code(code);
         Ok(())
@@ -227,10 +210,7 @@ impl<'i, const Q: usize> Response<'i, Q> {
             u8::try_from(position).ok()
         };
         let band = answer_of(QuestionKind::AgeBand);
-        let sex = self
-            .instrument
-            .find_kind(QuestionKind::Sex)
-            .and_then(|i| self.code(i));
+        let sex = self.instrument.find_kind(QuestionKind::Sex).and_then(|i| self.code(i));
         Stratum::new(band, Sex::from_code(sex), bands)
     }
 
@@ -253,8 +233,7 @@ impl<'i, const Q: usize> Response<'i, Q> {
                 let Some(fi) = self.instrument.question_index(f.question) else {
                     return false;
                 };
-                out.get(fi).copied().unwrap_or(false)
-                    || self.code(fi).is_some_and(|c| !f.codes.contains(&c))
+                out.get(fi).copied().unwrap_or(false) || self.code(fi).is_some_and(|c| !f.codes.contains(&c))
             });
             if let Some(r) = out.get_mut(i) {
                 *r = removed;

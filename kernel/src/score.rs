@@ -24,11 +24,15 @@ pub const fn equally_spaced(position: u8, n: u8) -> Option<u8> {
     if n < 2 || position >= n {
         return None;
     }
-    let steps = n - 1;
-    if MAX_UNITS % steps != 0 {
+    let steps = n.saturating_sub(1);
+    if !MAX_UNITS.is_multiple_of(steps) {
         return None;
     }
-    Some(MAX_UNITS - position * (MAX_UNITS / steps))
+    let Some(step) = MAX_UNITS.checked_div(steps) else {
+        return None;
+    };
+    // position < n, so position * step <= 60: no overflow or underflow.
+    Some(MAX_UNITS.saturating_sub(position.saturating_mul(step)))
 }
 
 #[cfg(test)]
@@ -42,11 +46,7 @@ mod tests {
         assert_eq!(scale(3), [Some(60), Some(30), Some(0)]);
         assert_eq!(scale(4), [Some(60), Some(40), Some(20), Some(0)]);
         assert_eq!(scale(5), [Some(60), Some(45), Some(30), Some(15), Some(0)]);
-        assert_eq!(
-            equally_spaced(0, 8),
-            None,
-            "60 does not split into 7 equal steps"
-        );
+        assert_eq!(equally_spaced(0, 8), None, "60 does not split into 7 equal steps");
         assert_eq!(equally_spaced(3, 3), None);
     }
 

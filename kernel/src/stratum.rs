@@ -46,8 +46,8 @@ impl Stratum {
     pub const fn new(band: Option<u8>, sex: Sex, bands: u8) -> Self {
         let unknown = Stratum::unknown(bands);
         match (band, sex) {
-            (Some(b), Sex::Male) if b < bands => Stratum(2 * b),
-            (Some(b), Sex::Female) if b < bands => Stratum(2 * b + 1),
+            (Some(b), Sex::Male) if b < bands => Stratum(b.saturating_mul(2)),
+            (Some(b), Sex::Female) if b < bands => Stratum(b.saturating_mul(2).saturating_add(1)),
             _ => unknown,
         }
     }
@@ -55,13 +55,13 @@ impl Stratum {
     /// The unknown stratum of a scheme with `bands` age bands.
     #[must_use]
     pub const fn unknown(bands: u8) -> Self {
-        Stratum(2 * bands)
+        Stratum(bands.saturating_mul(2))
     }
 
     /// Whether this is the unknown stratum of a scheme with `bands` age bands.
     #[must_use]
     pub const fn is_unknown(self, bands: u8) -> bool {
-        self.0 >= 2 * bands
+        self.0 >= bands.saturating_mul(2)
     }
 
     /// The index, for slices of per-stratum values.
@@ -74,7 +74,7 @@ impl Stratum {
 /// Number of strata for a scheme with `bands` age bands: two sexes each, plus unknown.
 #[must_use]
 pub const fn strata_count(bands: usize) -> usize {
-    2 * bands + 1
+    bands.saturating_mul(2).saturating_add(1)
 }
 
 /// The 0-based age band of `age` years, given ascending lower bounds (method.md §3, profile).
@@ -106,11 +106,7 @@ mod tests {
         assert_eq!(Stratum::new(Some(3), Sex::Female, 4), Stratum(7));
         assert_eq!(Stratum::new(Some(2), Sex::Unknown, 4), Stratum(8));
         assert_eq!(Stratum::new(None, Sex::Male, 4), Stratum(8));
-        assert_eq!(
-            Stratum::new(Some(4), Sex::Male, 4),
-            Stratum(8),
-            "band outside the scheme"
-        );
+        assert_eq!(Stratum::new(Some(4), Sex::Male, 4), Stratum(8), "band outside the scheme");
         assert!(Stratum(8).is_unknown(4));
         assert_eq!(strata_count(4), 9);
     }

@@ -21,19 +21,11 @@ use super::scales::{
 use crate::instrument::{AnswerOption, Filter, Instrument, Question, QuestionKind, Section};
 
 const fn opt(code: u8, label: &'static str, score: u8) -> AnswerOption<'static> {
-    AnswerOption {
-        code,
-        label,
-        score: Some(score),
-    }
+    AnswerOption { code, label, score: Some(score) }
 }
 
 const fn unscored(code: u8, label: &'static str) -> AnswerOption<'static> {
-    AnswerOption {
-        code,
-        label,
-        score: None,
-    }
+    AnswerOption { code, label, score: None }
 }
 
 /// A scored question (section `section`).
@@ -45,15 +37,7 @@ const fn scored(
     filter: Option<Filter<'static>>,
     comparable: bool,
 ) -> Question<'static> {
-    Question {
-        id,
-        text,
-        section: Some(section),
-        kind: QuestionKind::Scored,
-        options,
-        filter,
-        comparable,
-    }
+    Question { id, text, section: Some(section), kind: QuestionKind::Scored, options, filter, comparable }
 }
 
 /// A routing question (not scored, no section).
@@ -64,15 +48,7 @@ const fn routing(
     filter: Option<Filter<'static>>,
     comparable: bool,
 ) -> Question<'static> {
-    Question {
-        id,
-        text,
-        section: None,
-        kind: QuestionKind::Routing,
-        options,
-        filter,
-        comparable,
-    }
+    Question { id, text, section: None, kind: QuestionKind::Routing, options, filter, comparable }
 }
 
 /// Asked only of those who answered `question` with one of `codes`.
@@ -163,10 +139,7 @@ const PHYSICAL_HEALTH: &[AnswerOption<'static>] = &[
     opt(1, "Yes, definitely", 60),
     opt(2, "Yes, to some extent", 30),
     opt(3, "No, but I needed support", 0),
-    unscored(
-        4,
-        "I have had support from someone else and did not need this",
-    ),
+    unscored(4, "I have had support from someone else and did not need this"),
     unscored(5, "I did not need support"),
     unscored(6, "I do not have physical health needs"),
 ];
@@ -189,11 +162,8 @@ const SUPPORT_MEETS_NEEDS: &[AnswerOption<'static>] = &[
 ];
 
 /// `Q39_2`: the report says "answered by all" with nobody excluded, so no unscored option.
-const YES_ALWAYS_NO_DK: &[AnswerOption<'static>] = &[
-    opt(1, "Yes, always", 60),
-    opt(2, "Yes, sometimes", 30),
-    opt(3, "No", 0),
-];
+const YES_ALWAYS_NO_DK: &[AnswerOption<'static>] =
+    &[opt(1, "Yes, always", 60), opt(2, "Yes, sometimes", 30), opt(3, "No", 0)];
 
 /// The `cmh-2024` instrument.
 pub const INSTRUMENT: Instrument<'static> = Instrument {
@@ -208,58 +178,19 @@ pub const INSTRUMENT: Instrument<'static> = Instrument {
                  JSON file with --instrument FILE when it is available.",
     age_bands: NPSP_AGE_BANDS,
     sections: &[
-        Section {
-            id: "S1",
-            title: "Support while waiting",
-        },
-        Section {
-            id: "S2",
-            title: "Mental Health Team",
-        },
-        Section {
-            id: "S3",
-            title: "Planning care",
-        },
-        Section {
-            id: "S4",
-            title: "Involvement in care",
-        },
-        Section {
-            id: "S5",
-            title: "Medication",
-        },
-        Section {
-            id: "S6",
-            title: "Psychological therapies",
-        },
-        Section {
-            id: "S7",
-            title: "Crisis care support",
-        },
-        Section {
-            id: "S8",
-            title: "Crisis care access",
-        },
-        Section {
-            id: "S9",
-            title: "Support with other areas of life",
-        },
-        Section {
-            id: "S10",
-            title: "Support in accessing care",
-        },
-        Section {
-            id: "S11",
-            title: "Respect, dignity and compassion",
-        },
-        Section {
-            id: "S12",
-            title: "Overall experience",
-        },
-        Section {
-            id: "S13",
-            title: "Feedback",
-        },
+        Section { id: "S1", title: "Support while waiting" },
+        Section { id: "S2", title: "Mental Health Team" },
+        Section { id: "S3", title: "Planning care" },
+        Section { id: "S4", title: "Involvement in care" },
+        Section { id: "S5", title: "Medication" },
+        Section { id: "S6", title: "Psychological therapies" },
+        Section { id: "S7", title: "Crisis care support" },
+        Section { id: "S8", title: "Crisis care access" },
+        Section { id: "S9", title: "Support with other areas of life" },
+        Section { id: "S10", title: "Support in accessing care" },
+        Section { id: "S11", title: "Respect, dignity and compassion" },
+        Section { id: "S12", title: "Overall experience" },
+        Section { id: "S13", title: "Feedback" },
     ],
     questions: &[
         // Reconstructed: the report names Q1 as a descriptive (unscored) question; CMH
@@ -688,9 +619,7 @@ mod tests {
     use super::*;
 
     fn question(id: &str) -> &'static Question<'static> {
-        let i = INSTRUMENT
-            .question_index(id)
-            .unwrap_or_else(|| panic!("no question {id}"));
+        let i = INSTRUMENT.question_index(id).unwrap_or_else(|| panic!("no question {id}"));
         &INSTRUMENT.questions[i]
     }
 
@@ -729,10 +658,7 @@ mod tests {
         assert_eq!(INSTRUMENT.sections.len(), titles.len());
         for (i, (s, t)) in INSTRUMENT.sections.iter().zip(titles).enumerate() {
             let id = s.id;
-            assert_eq!(
-                id.strip_prefix('S').and_then(|n| n.parse::<usize>().ok()),
-                Some(i + 1)
-            );
+            assert_eq!(id.strip_prefix('S').and_then(|n| n.parse::<usize>().ok()), Some(i + 1));
             assert_eq!(s.title, t);
         }
     }
@@ -741,18 +667,9 @@ mod tests {
     fn scored_questions_per_section_match_the_report() {
         let published: [usize; 13] = [2, 5, 2, 4, 5, 1, 3, 2, 6, 2, 2, 1, 1];
         for (section, &n) in published.iter().enumerate() {
-            assert_eq!(
-                INSTRUMENT.section_questions(section).count(),
-                n,
-                "section S{}",
-                section + 1
-            );
+            assert_eq!(INSTRUMENT.section_questions(section).count(), n, "section S{}", section + 1);
         }
-        let total = INSTRUMENT
-            .questions
-            .iter()
-            .filter(|q| q.is_scored())
-            .count();
+        let total = INSTRUMENT.questions.iter().filter(|q| q.is_scored()).count();
         assert_eq!(total, 36);
     }
 
@@ -798,11 +715,7 @@ mod tests {
     fn non_comparable_questions_are_exactly_the_published_set() {
         let mut n = 0;
         for q in INSTRUMENT.questions.iter().filter(|q| !q.comparable) {
-            assert!(
-                ["Q9", "Q15", "Q16", "Q25", "Q26", "Q37"].contains(&q.id),
-                "{} is comparable",
-                q.id
-            );
+            assert!(["Q9", "Q15", "Q16", "Q25", "Q26", "Q37"].contains(&q.id), "{} is comparable", q.id);
             n += 1;
         }
         assert_eq!(n, 6);
@@ -815,9 +728,7 @@ mod tests {
         assert_eq!(question("Q24").kind, QuestionKind::Routing);
         assert_eq!(question("Q1").kind, QuestionKind::Descriptive);
         let s6 = INSTRUMENT.section_questions(5).next().unwrap_or(usize::MAX);
-        let filter = INSTRUMENT.questions[s6]
-            .filter
-            .map(|f| (f.question, f.codes));
+        let filter = INSTRUMENT.questions[s6].filter.map(|f| (f.question, f.codes));
         assert_eq!(filter, Some(("Q24", &[1_u8][..])));
     }
 
@@ -847,10 +758,7 @@ mod tests {
         let key = |id: &str| -> (u32, u32) {
             let rest = id.strip_prefix('Q').unwrap_or("");
             let mut parts = rest.split('_');
-            let main = parts
-                .next()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(u32::MAX);
+            let main = parts.next().and_then(|p| p.parse().ok()).unwrap_or(u32::MAX);
             let sub = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
             (main, sub)
         };
@@ -859,26 +767,17 @@ mod tests {
         assert_eq!(qs[n - 2], AGE_BAND);
         assert_eq!(qs[n - 1], SEX);
         for w in qs[..n - 2].windows(2) {
-            assert!(
-                key(w[0].id) < key(w[1].id),
-                "{} before {}",
-                w[0].id,
-                w[1].id
-            );
+            assert!(key(w[0].id) < key(w[1].id), "{} before {}", w[0].id, w[1].id);
         }
     }
 
     #[test]
     fn unquoted_texts_are_marked_reconstructed() {
         let quoted = [
-            "Q6", "Q7", "Q11", "Q12", "Q15", "Q17", "Q18", "Q22_3", "Q22_4", "Q30", "Q32", "Q35",
-            "Q38", "Q41",
+            "Q6", "Q7", "Q11", "Q12", "Q15", "Q17", "Q18", "Q22_3", "Q22_4", "Q30", "Q32", "Q35", "Q38",
+            "Q41",
         ];
-        for q in INSTRUMENT
-            .questions
-            .iter()
-            .filter(|q| q.id.starts_with('Q'))
-        {
+        for q in INSTRUMENT.questions.iter().filter(|q| q.id.starts_with('Q')) {
             let marked = q.text.starts_with("[reconstructed] ");
             assert_eq!(marked, !quoted.contains(&q.id), "{}", q.id);
         }

@@ -11,10 +11,7 @@ pub const INSTRUMENT: Instrument<'static> = Instrument {
     provenance: "The NHS England Friends and Family Test question and its six standard answers; \
                  scored on the programme's five-point scale (10/7.5/5/2.5/0), don't know not scored.",
     age_bands: NPSP_AGE_BANDS,
-    sections: &[Section {
-        id: "S1",
-        title: "Overall experience",
-    }],
+    sections: &[Section { id: "S1", title: "Overall experience" }],
     questions: &[
         Question {
             id: "FFT",
@@ -22,36 +19,12 @@ pub const INSTRUMENT: Instrument<'static> = Instrument {
             section: Some("S1"),
             kind: QuestionKind::Scored,
             options: &[
-                AnswerOption {
-                    code: 1,
-                    label: "Very good",
-                    score: Some(60),
-                },
-                AnswerOption {
-                    code: 2,
-                    label: "Good",
-                    score: Some(45),
-                },
-                AnswerOption {
-                    code: 3,
-                    label: "Neither good nor poor",
-                    score: Some(30),
-                },
-                AnswerOption {
-                    code: 4,
-                    label: "Poor",
-                    score: Some(15),
-                },
-                AnswerOption {
-                    code: 5,
-                    label: "Very poor",
-                    score: Some(0),
-                },
-                AnswerOption {
-                    code: 6,
-                    label: "Don't know",
-                    score: None,
-                },
+                AnswerOption { code: 1, label: "Very good", score: Some(60) },
+                AnswerOption { code: 2, label: "Good", score: Some(45) },
+                AnswerOption { code: 3, label: "Neither good nor poor", score: Some(30) },
+                AnswerOption { code: 4, label: "Poor", score: Some(15) },
+                AnswerOption { code: 5, label: "Very poor", score: Some(0) },
+                AnswerOption { code: 6, label: "Don't know", score: None },
             ],
             filter: None,
             comparable: true,

@@ -4,19 +4,11 @@
 use crate::instrument::{AnswerOption, Question, QuestionKind};
 
 const fn opt(code: u8, label: &'static str, score: u8) -> AnswerOption<'static> {
-    AnswerOption {
-        code,
-        label,
-        score: Some(score),
-    }
+    AnswerOption { code, label, score: Some(score) }
 }
 
 const fn unscored(code: u8, label: &'static str) -> AnswerOption<'static> {
-    AnswerOption {
-        code,
-        label,
-        score: None,
-    }
+    AnswerOption { code, label, score: None }
 }
 
 /// The age bands of the `npsp-2024` profile: 16-35, 36-50, 51-65, 66 and over (method.md §3).
@@ -40,11 +32,8 @@ pub const YES_DEFINITELY_NEED: &[AnswerOption<'static>] = &[
 ];
 
 /// Yes / No (10 / 0), and don't know.
-pub const YES_NO: &[AnswerOption<'static>] = &[
-    opt(1, "Yes", 60),
-    opt(2, "No", 0),
-    unscored(3, "Don't know / can't remember"),
-];
+pub const YES_NO: &[AnswerOption<'static>] =
+    &[opt(1, "Yes", 60), opt(2, "No", 0), unscored(3, "Don't know / can't remember")];
 
 /// Yes, completely / Yes, partly / No (10 / 5 / 0), and don't know.
 pub const YES_COMPLETELY: &[AnswerOption<'static>] = &[
@@ -79,21 +68,9 @@ pub const RATING_0_10: &[AnswerOption<'static>] = &[
 
 /// Yes / No for routing questions (not scored).
 pub const ROUTE_YES_NO: &[AnswerOption<'static>] = &[
-    AnswerOption {
-        code: 1,
-        label: "Yes",
-        score: None,
-    },
-    AnswerOption {
-        code: 2,
-        label: "No",
-        score: None,
-    },
-    AnswerOption {
-        code: 3,
-        label: "Don't know / can't remember",
-        score: None,
-    },
+    AnswerOption { code: 1, label: "Yes", score: None },
+    AnswerOption { code: 2, label: "No", score: None },
+    AnswerOption { code: 3, label: "Don't know / can't remember", score: None },
 ];
 
 /// The age-band question for [`NPSP_AGE_BANDS`], with "prefer not to say".

@@ -28,17 +28,10 @@ pub fn decode_into<const Q: usize, const C: usize, const P: usize>(
     tally: &mut Tally<'_, Q, C, P>,
 ) -> Result<Header, ExportError> {
     tally.clear();
-    let mut state = State {
-        tally,
-        error: None,
-        record: Record::Header,
-        seen: [false; 12],
-        header: Raw::default(),
-    };
+    let mut state =
+        State { tally, error: None, record: Record::Header, seen: [false; 12], header: Raw::default() };
     let mut de = Deserializer::new(bytes, None);
-    let parsed = DocumentSeed(&mut state)
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
+    let parsed = DocumentSeed(&mut state).deserialize(&mut de).and_then(|()| de.end());
     if parsed.is_err() {
         return Err(state.error.unwrap_or(ExportError::Syntax(state.record)));
     }
@@ -144,9 +137,7 @@ fn read_field<'de, A: MapAccess<'de>, const Q: usize, const C: usize, const P: u
         }
         Field::InstrumentHash => {
             let hex = map.next_value::<&str>()?;
-            if u64::from_str_radix(hex, 16).ok() != Some(s.tally.instrument_hash())
-                || hex.len() != 16
-            {
+            if u64::from_str_radix(hex, 16).ok() != Some(s.tally.instrument_hash()) || hex.len() != 16 {
                 return fail(&mut s.error, ExportError::InstrumentHash);
             }
         }
@@ -217,19 +208,13 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
         let mut index = 0usize;
         loop {
             s.record = Record::Question(index16(index));
-            if seq
-                .next_element_seed(QuestionSeed { s: &mut *s, index })?
-                .is_none()
-            {
+            if seq.next_element_seed(QuestionSeed { s: &mut *s, index })?.is_none() {
                 break;
             }
             index = index.saturating_add(1);
         }
         if index != n {
-            return fail(
-                &mut s.error,
-                ExportError::Shape(Record::Question(index16(index))),
-            );
+            return fail(&mut s.error, ExportError::Shape(Record::Question(index16(index))));
         }
         Ok(())
     }
@@ -270,10 +255,7 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
             let Some(k) = KEYS.iter().position(|x| *x == key) else {
                 return fail(&mut s.error, ExportError::UnknownField(record));
             };
-            if seen
-                .get_mut(k)
-                .is_some_and(|seen| core::mem::replace(seen, true))
-            {
+            if seen.get_mut(k).is_some_and(|seen| core::mem::replace(seen, true)) {
                 return fail(&mut s.error, ExportError::Shape(record));
             }
             let instrument = s.tally.instrument();
@@ -284,10 +266,7 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
                         return fail(&mut s.error, ExportError::Shape(record));
                     }
                 }
-                4 => map.next_value_seed(RowsSeed {
-                    s: &mut *s,
-                    index: i,
-                })?,
+                4 => map.next_value_seed(RowsSeed { s: &mut *s, index: i })?,
                 _ => {
                     let v = map.next_value::<u32>()?;
                     if let Some(c) = s.tally.cleaned_mut(i) {
@@ -324,16 +303,10 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let (s, i) = (self.s, self.index);
         let record = s.record;
-        let scored = s
-            .tally
-            .instrument()
-            .question(i)
-            .is_some_and(|q| q.is_scored());
+        let scored = s.tally.instrument().question(i).is_some_and(|q| q.is_scored());
         let rows = if scored { s.tally.strata() } else { 0 };
         let mut g = 0usize;
-        while let Some(row) =
-            seq.next_element::<heapless::Vec<u32, { crate::instrument::MAX_OPTIONS }>>()?
-        {
+        while let Some(row) = seq.next_element::<heapless::Vec<u32, { crate::instrument::MAX_OPTIONS }>>()? {
             let Some(cells) = s.tally.counts_mut(i, g) else {
                 return fail(&mut s.error, ExportError::Shape(record));
             };
@@ -372,13 +345,7 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
         loop {
             s.record = Record::Pair(index16(index));
             let next = order.next();
-            if seq
-                .next_element_seed(PairSeed {
-                    s: &mut *s,
-                    pair: next,
-                })?
-                .is_none()
-            {
+            if seq.next_element_seed(PairSeed { s: &mut *s, pair: next })?.is_none() {
                 if next.is_some() {
                     return fail(&mut s.error, ExportError::Shape(s.record));
                 }
@@ -427,10 +394,7 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
             let Some(k) = KEYS.iter().position(|x| *x == key) else {
                 return fail(&mut s.error, ExportError::UnknownField(record));
             };
-            if seen
-                .get_mut(k)
-                .is_some_and(|seen| core::mem::replace(seen, true))
-            {
+            if seen.get_mut(k).is_some_and(|seen| core::mem::replace(seen, true)) {
                 return fail(&mut s.error, ExportError::Shape(record));
             }
             let instrument = s.tally.instrument();
@@ -453,12 +417,7 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
                         let Some(cell) = s.tally.pair_mut(a, b, g) else {
                             return fail(&mut s.error, ExportError::Shape(record));
                         };
-                        *cell = crate::tally::PairSums {
-                            m,
-                            sum_k,
-                            sum_l,
-                            sum_kl,
-                        };
+                        *cell = crate::tally::PairSums { m, sum_k, sum_l, sum_kl };
                     }
                 }
             }
@@ -477,22 +436,17 @@ fn check_consistency<const Q: usize, const C: usize, const P: usize>(
     t: &Tally<'_, Q, C, P>,
 ) -> Result<(), ExportError> {
     let c = t.counters();
-    let total = c
-        .completed
-        .checked_add(c.abandoned)
-        .and_then(|x| x.checked_add(c.rejected));
+    let total = c.completed.checked_add(c.abandoned).and_then(|x| x.checked_add(c.rejected));
     if total != Some(c.started) {
         return Err(ExportError::Inconsistent(Record::Header));
     }
     let instrument = t.instrument();
     for i in 0..instrument.questions.len() {
         let cl = t.cleaned(i);
-        let mut outcomes = u64::from(cl.routed) + u64::from(cl.invalid) + u64::from(cl.multi);
+        let mut outcomes =
+            u64::from(cl.routed).saturating_add(u64::from(cl.invalid)).saturating_add(u64::from(cl.multi));
         for g in 0..t.strata() {
-            outcomes = t
-                .counts(i, g)
-                .iter()
-                .fold(outcomes, |n, &x| n.saturating_add(u64::from(x)));
+            outcomes = t.counts(i, g).iter().fold(outcomes, |n, &x| n.saturating_add(u64::from(x)));
         }
         if outcomes > u64::from(c.completed) {
             return Err(ExportError::Inconsistent(Record::Question(index16(i))));
@@ -505,10 +459,11 @@ fn check_consistency<const Q: usize, const C: usize, const P: usize>(
             let (sa, sb) = (score_sum(t, a, g), score_sum(t, b, g));
             let m = u64::from(p.m);
             let top = u64::from(MAX_UNITS);
+            let most = m.saturating_mul(top);
             let ok = p.m <= t.scored_n(a, g).min(t.scored_n(b, g))
-                && u64::from(p.sum_k) <= (m * top).min(sa)
-                && u64::from(p.sum_l) <= (m * top).min(sb)
-                && p.sum_kl <= m * top * top;
+                && u64::from(p.sum_k) <= most.min(sa)
+                && u64::from(p.sum_l) <= most.min(sb)
+                && p.sum_kl <= most.saturating_mul(top);
             if !ok {
                 return Err(bad);
             }
@@ -530,6 +485,6 @@ fn score_sum<const Q: usize, const C: usize, const P: usize>(
         .options
         .iter()
         .zip(t.counts(q, g))
-        .filter_map(|(o, &c)| o.score.map(|u| u64::from(u) * u64::from(c)))
+        .filter_map(|(o, &c)| o.score.map(|u| u64::from(u).saturating_mul(u64::from(c))))
         .fold(0u64, u64::saturating_add)
 }

@@ -14,8 +14,7 @@ pub fn encode<const Q: usize, const C: usize, const P: usize>(
     header: &Header,
     buf: &mut [u8],
 ) -> Result<usize, ExportError> {
-    serde_json_core::to_slice(&Document { tally, header }, buf)
-        .map_err(|_| ExportError::BufferTooSmall)
+    serde_json_core::to_slice(&Document { tally, header }, buf).map_err(|_| ExportError::BufferTooSmall)
 }
 
 struct Document<'t, 'i, const Q: usize, const C: usize, const P: usize> {
@@ -32,10 +31,7 @@ impl Serialize for Hex {
         for (i, d) in digits.iter_mut().enumerate() {
             let shift = 60usize.saturating_sub(i.saturating_mul(4));
             let nibble = (self.0 >> shift) & 0xf;
-            *d = b"0123456789abcdef"
-                .get(usize::try_from(nibble).unwrap_or(0))
-                .copied()
-                .unwrap_or(b'0');
+            *d = b"0123456789abcdef".get(usize::try_from(nibble).unwrap_or(0)).copied().unwrap_or(b'0');
         }
         s.serialize_str(core::str::from_utf8(&digits).unwrap_or("0000000000000000"))
     }

@@ -48,9 +48,7 @@ pub struct Header {
 /// `- _ . : /` (so they need no escaping and the maximum length is exact).
 #[must_use]
 pub fn is_plain(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:/".contains(&b))
 }
 
 impl Header {
@@ -190,25 +188,18 @@ impl fmt::Display for ExportError {
             Self::BufferTooSmall => write!(f, "buffer too small for the export"),
             Self::Syntax(r) => write!(f, "{r}: malformed JSON or a value of the wrong type"),
             Self::Format => write!(f, "not a {FORMAT} document"),
-            Self::Version(v) => write!(
-                f,
-                "format version {v} is not supported (this build reads {VERSION})"
-            ),
+            Self::Version(v) => write!(f, "format version {v} is not supported (this build reads {VERSION})"),
             Self::Instrument => write!(f, "export is for another instrument"),
-            Self::InstrumentHash => write!(
-                f,
-                "instrument content hash differs: same id, different questionnaire"
-            ),
+            Self::InstrumentHash => {
+                write!(f, "instrument content hash differs: same id, different questionnaire")
+            }
             Self::Header(field) => {
                 write!(f, "{}: empty, too long, or not plain ASCII", field.key())
             }
             Self::Missing(field) => write!(f, "missing field {}", field.key()),
             Self::Duplicate(field) => write!(f, "field {} given twice", field.key()),
             Self::UnknownField(r) => write!(f, "{r}: unknown field"),
-            Self::Shape(r) => write!(
-                f,
-                "{r}: does not match the instrument (id or number of entries)"
-            ),
+            Self::Shape(r) => write!(f, "{r}: does not match the instrument (id or number of entries)"),
             Self::Inconsistent(r) => write!(f, "{r}: counts contradict each other"),
             Self::Tally => write!(f, "the tally cannot hold this export"),
         }
@@ -236,6 +227,7 @@ const U64_DIGITS: usize = 20;
 /// The most bytes an export of `instrument` can take: every count at its maximum value and
 /// every header string at its maximum length.
 #[must_use]
+#[allow(clippy::arithmetic_side_effects, reason = "sums of small constants; the running total saturates")]
 pub fn max_encoded_len(instrument: &Instrument<'_>) -> usize {
     let strata = instrument.strata();
     let fixed = [
@@ -257,16 +249,12 @@ pub fn max_encoded_len(instrument: &Instrument<'_>) -> usize {
     // commas is made up by the closing brace).
     let mut total: usize = 1;
     for (field, value) in Field::ALL.iter().zip(fixed) {
-        total = total
-            .saturating_add(field.key().len() + 4)
-            .saturating_add(value);
+        total = total.saturating_add(field.key().len() + 4).saturating_add(value);
     }
     for q in instrument.questions {
         // {"id":"..","routed":N,"invalid":N,"multi":N,"counts":[..]},
         let head = r#"{"id":,"routed":,"invalid":,"multi":,"counts":[]},"#.len();
-        let mut len = head
-            .saturating_add(json_str_len(q.id))
-            .saturating_add(3 * U32_DIGITS);
+        let mut len = head.saturating_add(json_str_len(q.id)).saturating_add(3 * U32_DIGITS);
         if q.is_scored() {
             // strata rows of [n,n,...], comma separated
             let row = 2usize.saturating_add(q.options.len().saturating_mul(U32_DIGITS + 1));
@@ -292,24 +280,16 @@ pub fn max_encoded_len(instrument: &Instrument<'_>) -> usize {
 
 /// Pairs of evaluative questions of one section, in export order: section by section, then
 /// (a, b) with a before b in questionnaire order.
-pub(crate) fn pair_order<'a>(
-    instrument: &'a Instrument<'a>,
-) -> impl Iterator<Item = (usize, usize)> + 'a {
+pub(crate) fn pair_order<'a>(instrument: &'a Instrument<'a>) -> impl Iterator<Item = (usize, usize)> + 'a {
     (0..instrument.sections.len()).flat_map(move |s| {
-        instrument
-            .section_questions(s)
-            .enumerate()
-            .flat_map(move |(rank, a)| {
-                instrument
-                    .section_questions(s)
-                    .skip(rank.saturating_add(1))
-                    .map(move |b| (a, b))
-            })
+        instrument.section_questions(s).enumerate().flat_map(move |(rank, a)| {
+            instrument.section_questions(s).skip(rank.saturating_add(1)).map(move |b| (a, b))
+        })
     })
 }
 
 /// Number of pairs (not pair cells) of `instrument`.
 #[must_use]
 pub fn pair_count(instrument: &Instrument<'_>) -> usize {
-    capacity::pairs(instrument) / instrument.strata().max(1)
+    capacity::pairs(instrument).checked_div(instrument.strata()).unwrap_or(0)
 }

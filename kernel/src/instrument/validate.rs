@@ -79,10 +79,7 @@ impl fmt::Display for InstrumentError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Self::EmptyId => write!(f, "an id is empty"),
-            Self::AgeBands => write!(
-                f,
-                "age bands must be 1 to {MAX_AGE_BANDS} ascending lower bounds"
-            ),
+            Self::AgeBands => write!(f, "age bands must be 1 to {MAX_AGE_BANDS} ascending lower bounds"),
             Self::DuplicateSection { section } => write!(f, "section #{section}: duplicate id"),
             Self::EmptySection { section } => {
                 write!(f, "section #{section}: no evaluative question")
@@ -93,10 +90,7 @@ impl fmt::Display for InstrumentError {
                 "question #{question}: options must be 1 to {MAX_OPTIONS} with codes >= 1, strictly ascending"
             ),
             Self::ScoreOutOfRange { question, code } => {
-                write!(
-                    f,
-                    "question #{question}, option {code}: score above {MAX_UNITS} units"
-                )
+                write!(f, "question #{question}, option {code}: score above {MAX_UNITS} units")
             }
             Self::ScoringMismatch { question } => write!(
                 f,
@@ -104,16 +98,10 @@ impl fmt::Display for InstrumentError {
             ),
             Self::UnknownSection { question } => write!(f, "question #{question}: unknown section"),
             Self::FilterOrder { question } => {
-                write!(
-                    f,
-                    "question #{question}: filter question unknown or not earlier"
-                )
+                write!(f, "question #{question}: filter question unknown or not earlier")
             }
             Self::FilterCode { question, code } => {
-                write!(
-                    f,
-                    "question #{question}: filter code {code} is not an option of the filter question"
-                )
+                write!(f, "question #{question}: filter code {code} is not an option of the filter question")
             }
             Self::Demographics { question } => write!(
                 f,
@@ -139,15 +127,11 @@ impl Instrument<'_> {
         if self.id.is_empty() {
             return Err(InstrumentError::EmptyId);
         }
-        if self.questions.len() > usize::from(u16::MAX)
-            || self.sections.len() > usize::from(u16::MAX)
-        {
+        if self.questions.len() > usize::from(u16::MAX) || self.sections.len() > usize::from(u16::MAX) {
             return Err(InstrumentError::TooLarge);
         }
         let bands = self.age_bands;
-        if bands.is_empty()
-            || bands.len() > MAX_AGE_BANDS
-            || bands.windows(2).any(|w| w.first() >= w.last())
+        if bands.is_empty() || bands.len() > MAX_AGE_BANDS || bands.windows(2).any(|w| w.first() >= w.last())
         {
             return Err(InstrumentError::AgeBands);
         }
@@ -204,21 +188,12 @@ impl Instrument<'_> {
         let codes_ok = !q.options.is_empty()
             && q.options.len() <= MAX_OPTIONS
             && q.options.first().is_some_and(|o| o.code >= 1)
-            && q.options
-                .windows(2)
-                .all(|w| matches!(w, [a, b] if a.code < b.code));
+            && q.options.windows(2).all(|w| matches!(w, [a, b] if a.code < b.code));
         if !codes_ok {
             return Err(InstrumentError::OptionCodes { question });
         }
-        if let Some(o) = q
-            .options
-            .iter()
-            .find(|o| o.score.is_some_and(|s| s > MAX_UNITS))
-        {
-            return Err(InstrumentError::ScoreOutOfRange {
-                question,
-                code: o.code,
-            });
+        if let Some(o) = q.options.iter().find(|o| o.score.is_some_and(|s| s > MAX_UNITS)) {
+            return Err(InstrumentError::ScoreOutOfRange { question, code: o.code });
         }
         let any_score = q.options.iter().any(|o| o.score.is_some());
         let scored = q.kind == QuestionKind::Scored;
@@ -236,22 +211,13 @@ impl Instrument<'_> {
         let Some(filter) = self.questions.get(i).and_then(|q| q.filter) else {
             return Ok(());
         };
-        let Some(target) = self
-            .questions
-            .iter()
-            .take(i)
-            .find(|p| p.id == filter.question)
-        else {
+        let Some(target) = self.questions.iter().take(i).find(|p| p.id == filter.question) else {
             return Err(InstrumentError::FilterOrder { question });
         };
         if filter.codes.is_empty() {
             return Err(InstrumentError::FilterCode { question, code: 0 });
         }
-        if let Some(&code) = filter
-            .codes
-            .iter()
-            .find(|&&c| target.option_position(c).is_none())
-        {
+        if let Some(&code) = filter.codes.iter().find(|&&c| target.option_position(c).is_none()) {
             return Err(InstrumentError::FilterCode { question, code });
         }
         Ok(())
@@ -264,48 +230,18 @@ mod tests {
     use crate::instrument::{AnswerOption, Filter, Question, Section};
 
     const YN: &[AnswerOption<'static>] = &[
-        AnswerOption {
-            code: 1,
-            label: "Yes",
-            score: Some(60),
-        },
-        AnswerOption {
-            code: 2,
-            label: "No",
-            score: Some(0),
-        },
-        AnswerOption {
-            code: 3,
-            label: "Don't know",
-            score: None,
-        },
+        AnswerOption { code: 1, label: "Yes", score: Some(60) },
+        AnswerOption { code: 2, label: "No", score: Some(0) },
+        AnswerOption { code: 3, label: "Don't know", score: None },
     ];
     const ROUTE: &[AnswerOption<'static>] = &[
-        AnswerOption {
-            code: 1,
-            label: "Yes",
-            score: None,
-        },
-        AnswerOption {
-            code: 2,
-            label: "No",
-            score: None,
-        },
+        AnswerOption { code: 1, label: "Yes", score: None },
+        AnswerOption { code: 2, label: "No", score: None },
     ];
-    const SECTIONS: &[Section<'static>] = &[Section {
-        id: "S1",
-        title: "One",
-    }];
+    const SECTIONS: &[Section<'static>] = &[Section { id: "S1", title: "One" }];
 
     fn instrument(questions: &'static [Question<'static>]) -> Instrument<'static> {
-        Instrument {
-            id: "t",
-            title: "",
-            provenance: "",
-            age_bands: &[16, 36],
-            sections: SECTIONS,
-            questions,
-        }
+        Instrument { id: "t", title: "", provenance: "", age_bands: &[16, 36], sections: SECTIONS, questions }
     }
 
     #[test]
@@ -326,10 +262,7 @@ mod tests {
                 section: Some("S1"),
                 kind: QuestionKind::Scored,
                 options: YN,
-                filter: Some(Filter {
-                    question: "R",
-                    codes: &[1],
-                }),
+                filter: Some(Filter { question: "R", codes: &[1] }),
                 comparable: true,
             },
         ];
@@ -358,19 +291,12 @@ mod tests {
                 comparable: true,
             },
         ];
-        assert_eq!(
-            instrument(&QS).validate(),
-            Err(InstrumentError::DuplicateQuestion { question: 1 })
-        );
+        assert_eq!(instrument(&QS).validate(), Err(InstrumentError::DuplicateQuestion { question: 1 }));
     }
 
     #[test]
     fn scores_above_ten_points_are_rejected() {
-        static BAD: [AnswerOption<'static>; 1] = [AnswerOption {
-            code: 1,
-            label: "",
-            score: Some(61),
-        }];
+        static BAD: [AnswerOption<'static>; 1] = [AnswerOption { code: 1, label: "", score: Some(61) }];
         static QS: [Question<'static>; 1] = [Question {
             id: "A",
             text: "",
@@ -382,10 +308,7 @@ mod tests {
         }];
         assert_eq!(
             instrument(&QS).validate(),
-            Err(InstrumentError::ScoreOutOfRange {
-                question: 0,
-                code: 1
-            })
+            Err(InstrumentError::ScoreOutOfRange { question: 0, code: 1 })
         );
     }
 
@@ -398,10 +321,7 @@ mod tests {
                 section: Some("S1"),
                 kind: QuestionKind::Scored,
                 options: YN,
-                filter: Some(Filter {
-                    question: "R",
-                    codes: &[1],
-                }),
+                filter: Some(Filter { question: "R", codes: &[1] }),
                 comparable: true,
             },
             Question {
@@ -414,10 +334,7 @@ mod tests {
                 comparable: true,
             },
         ];
-        assert_eq!(
-            instrument(&LATER).validate(),
-            Err(InstrumentError::FilterOrder { question: 0 })
-        );
+        assert_eq!(instrument(&LATER).validate(), Err(InstrumentError::FilterOrder { question: 0 }));
         static UNKNOWN_CODE: [Question<'static>; 2] = [
             Question {
                 id: "R",
@@ -434,19 +351,13 @@ mod tests {
                 section: Some("S1"),
                 kind: QuestionKind::Scored,
                 options: YN,
-                filter: Some(Filter {
-                    question: "R",
-                    codes: &[7],
-                }),
+                filter: Some(Filter { question: "R", codes: &[7] }),
                 comparable: true,
             },
         ];
         assert_eq!(
             instrument(&UNKNOWN_CODE).validate(),
-            Err(InstrumentError::FilterCode {
-                question: 1,
-                code: 7
-            })
+            Err(InstrumentError::FilterCode { question: 1, code: 7 })
         );
     }
 
@@ -461,10 +372,7 @@ mod tests {
             filter: None,
             comparable: true,
         }];
-        assert_eq!(
-            instrument(&QS).validate(),
-            Err(InstrumentError::EmptySection { section: 0 })
-        );
+        assert_eq!(instrument(&QS).validate(), Err(InstrumentError::EmptySection { section: 0 }));
     }
 
     #[test]
@@ -489,10 +397,7 @@ mod tests {
                 comparable: true,
             },
         ];
-        assert_eq!(
-            instrument(&QS).validate(),
-            Err(InstrumentError::UnknownSection { question: 1 })
-        );
+        assert_eq!(instrument(&QS).validate(), Err(InstrumentError::UnknownSection { question: 1 }));
         static MIS: [Question<'static>; 2] = [
             Question {
                 id: "A",
@@ -513,25 +418,14 @@ mod tests {
                 comparable: true,
             },
         ];
-        assert_eq!(
-            instrument(&MIS).validate(),
-            Err(InstrumentError::ScoringMismatch { question: 1 })
-        );
+        assert_eq!(instrument(&MIS).validate(), Err(InstrumentError::ScoringMismatch { question: 1 }));
     }
 
     #[test]
     fn unordered_codes_and_bad_age_bands_are_rejected() {
         static BAD: [AnswerOption<'static>; 2] = [
-            AnswerOption {
-                code: 2,
-                label: "",
-                score: Some(60),
-            },
-            AnswerOption {
-                code: 1,
-                label: "",
-                score: Some(0),
-            },
+            AnswerOption { code: 2, label: "", score: Some(60) },
+            AnswerOption { code: 1, label: "", score: Some(0) },
         ];
         static QS: [Question<'static>; 1] = [Question {
             id: "A",
@@ -542,10 +436,7 @@ mod tests {
             filter: None,
             comparable: true,
         }];
-        assert_eq!(
-            instrument(&QS).validate(),
-            Err(InstrumentError::OptionCodes { question: 0 })
-        );
+        assert_eq!(instrument(&QS).validate(), Err(InstrumentError::OptionCodes { question: 0 }));
         static OK: [Question<'static>; 1] = [Question {
             id: "A",
             text: "",

@@ -52,10 +52,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
     /// # Errors
     /// [`TallyError::InstrumentMismatch`] or [`TallyError::Overflow`]; the tally is then
     /// unchanged.
-    pub fn commit<const R: usize>(
-        &mut self,
-        response: &Response<'_, R>,
-    ) -> Result<Stratum, TallyError> {
+    pub fn commit<const R: usize>(&mut self, response: &Response<'_, R>) -> Result<Stratum, TallyError> {
         let same = core::ptr::eq(response.instrument(), self.instrument)
             || response.instrument().content_hash() == self.hash;
         if !same {
@@ -98,10 +95,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         let Outcome::Answered(p) = outcome else {
             return None;
         };
-        let q = self
-            .instrument
-            .question(question)
-            .filter(|q| q.is_scored())?;
+        let q = self.instrument.question(question).filter(|q| q.is_scored())?;
         q.options.get(usize::from(p))?.score
     }
 
@@ -115,10 +109,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         bump(&mut self.counters.completed, 1, write)?;
         let n = self.instrument.questions.len();
         for (i, &outcome) in outcomes.iter().enumerate().take(n) {
-            let cleaned = self
-                .cleaned
-                .get_mut(i)
-                .ok_or(TallyError::InstrumentMismatch)?;
+            let cleaned = self.cleaned.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
             match outcome {
                 Outcome::Unanswered => {}
                 Outcome::Removed => bump(&mut cleaned.routed, 1, write)?,
@@ -126,29 +117,24 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
                 Outcome::Cleaned(Cleaning::MultiTicked) => bump(&mut cleaned.multi, 1, write)?,
                 Outcome::Answered(p) => {
                     if let Some(range) = self.count_range(i, g) {
-                        let cell = range
-                            .start
-                            .checked_add(usize::from(p))
-                            .filter(|c| *c < range.end);
-                        let cell = cell
-                            .and_then(|c| self.cells.get_mut(c))
-                            .ok_or(TallyError::InstrumentMismatch)?;
+                        let cell = range.start.checked_add(usize::from(p)).filter(|c| *c < range.end);
+                        let cell =
+                            cell.and_then(|c| self.cells.get_mut(c)).ok_or(TallyError::InstrumentMismatch)?;
                         bump(cell, 1, write)?;
                     }
                 }
             }
         }
-        for (a, &oa) in outcomes.iter().enumerate().take(n) {
-            let Some(xa) = self.score_of(a, oa) else {
+        let mut scores = [None; R];
+        for ((i, &outcome), score) in outcomes.iter().enumerate().take(n).zip(scores.iter_mut()) {
+            *score = self.score_of(i, outcome);
+        }
+        for (a, xa) in scores.iter().enumerate().take(n) {
+            let Some(xa) = *xa else {
                 continue;
             };
-            for (b, &ob) in outcomes
-                .iter()
-                .enumerate()
-                .take(n)
-                .skip(a.saturating_add(1))
-            {
-                let Some(xb) = self.score_of(b, ob) else {
+            for (b, xb) in scores.iter().enumerate().take(n).skip(a.saturating_add(1)) {
+                let Some(xb) = *xb else {
                     continue;
                 };
                 let Some(i) = self.pair_index(a, b, g) else {
@@ -160,10 +146,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
                     sum_l: u32::from(xb),
                     sum_kl: u64::from(xa).saturating_mul(u64::from(xb)),
                 };
-                let cell = self
-                    .pairs
-                    .get_mut(i)
-                    .ok_or(TallyError::InstrumentMismatch)?;
+                let cell = self.pairs.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
                 bump_pair(cell, by, write)?;
             }
         }

@@ -116,12 +116,8 @@ struct Slot {
 /// A tally of responses to one instrument, with capacity for `Q` questions, `CELLS` count cells
 /// and `PAIRS` pair cells (see [`capacity`]).
 #[derive(Clone, Debug)]
-pub struct Tally<
-    'i,
-    const Q: usize = DEFAULT_QUESTIONS,
-    const CELLS: usize = 1024,
-    const PAIRS: usize = 1024,
-> {
+pub struct Tally<'i, const Q: usize = DEFAULT_QUESTIONS, const CELLS: usize = 1024, const PAIRS: usize = 1024>
+{
     instrument: &'i Instrument<'i>,
     hash: u64,
     strata: u8,
@@ -143,21 +139,12 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
     /// The instrument is invalid, or does not fit this tally's capacity.
     pub fn new(instrument: &'i Instrument<'i>) -> Result<Self, TallyError> {
         instrument.validate().map_err(TallyError::Instrument)?;
-        let needed = [
-            capacity::questions(instrument),
-            capacity::cells(instrument),
-            capacity::pairs(instrument),
-        ];
+        let needed =
+            [capacity::questions(instrument), capacity::cells(instrument), capacity::pairs(instrument)];
         let room = [Q, CELLS, PAIRS];
-        let fits = needed
-            .iter()
-            .zip(room)
-            .all(|(n, r)| *n <= r && *n <= usize::from(u16::MAX));
+        let fits = needed.iter().zip(room).all(|(n, r)| *n <= r && *n <= usize::from(u16::MAX));
         if !fits {
-            return Err(TallyError::Capacity {
-                needed: needed.map(u32_of),
-                capacity: room.map(u32_of),
-            });
+            return Err(TallyError::Capacity { needed: needed.map(u32_of), capacity: room.map(u32_of) });
         }
         let strata = u8::try_from(instrument.strata())
             .map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))?;
@@ -207,22 +194,16 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
     /// in option order (empty for other questions).
     #[must_use]
     pub fn counts(&self, question: usize, stratum: usize) -> &[u32] {
-        self.count_range(question, stratum)
-            .and_then(|r| self.cells.get(r))
-            .unwrap_or(&[])
+        self.count_range(question, stratum).and_then(|r| self.cells.get(r)).unwrap_or(&[])
     }
 
     fn count_range(&self, question: usize, stratum: usize) -> Option<core::ops::Range<usize>> {
-        let q = self
-            .instrument
-            .question(question)
-            .filter(|q| q.is_scored())?;
+        let q = self.instrument.question(question).filter(|q| q.is_scored())?;
         if stratum >= self.strata() {
             return None;
         }
         let width = q.options.len();
-        let start =
-            usize::from(self.slots.get(question)?.cell).checked_add(stratum.checked_mul(width)?)?;
+        let start = usize::from(self.slots.get(question)?.cell).checked_add(stratum.checked_mul(width)?)?;
         Some(start..start.checked_add(width)?)
     }
 
@@ -230,16 +211,14 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
     /// are evaluative and in one section.
     fn pair_index(&self, a: usize, b: usize, stratum: usize) -> Option<usize> {
         let (a, b) = if a < b { (a, b) } else { (b, a) };
-        let (qa, qb) = (self.instrument.question(a)?, self.instrument.question(b)?);
-        if a == b
-            || !qa.is_scored()
-            || !qb.is_scored()
-            || qa.section != qb.section
-            || stratum >= self.strata()
-        {
+        if a == b || a >= self.instrument.questions.len() || b >= self.instrument.questions.len() {
             return None;
         }
         let (sa, sb) = (self.slots.get(a)?, self.slots.get(b)?);
+        // Only evaluative questions have a section index; equal indices mean one section.
+        if sa.section == u16::MAX || sa.section != sb.section || stratum >= self.strata() {
+            return None;
+        }
         let pair = usize::from(sa.pair_base)
             .checked_add(usize::from(sb.rank.checked_sub(sa.rank)?.checked_sub(1)?))?;
         pair.checked_mul(self.strata())?.checked_add(stratum)
@@ -286,10 +265,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
 /// Assigns count cells in questionnaire order, and pair indices section by section.
 fn layout<const Q: usize>(instrument: &Instrument<'_>) -> [Slot; Q] {
     let strata = instrument.strata();
-    let mut slots = [Slot {
-        section: u16::MAX,
-        ..Slot::default()
-    }; Q];
+    let mut slots = [Slot { section: u16::MAX, ..Slot::default() }; Q];
     let mut cell = 0usize;
     for (q, slot) in instrument.questions.iter().zip(slots.iter_mut()) {
         if q.is_scored() {

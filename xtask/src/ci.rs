@@ -1,0 +1,76 @@
+//! `cargo xtask ci`: the checks that decide whether a change lands.
+
+use crate::run::cargo;
+
+/// The thumb target the kiosk runs on.
+pub const TARGET: &str = "thumbv7em-none-eabihf";
+
+/// Runs every step in order and stops at the first failure.
+pub fn ci() -> Result<(), String> {
+    let steps: Vec<(&str, Box<dyn Fn() -> Result<(), String>>)> = vec![
+        ("format", Box::new(|| cargo(&["fmt", "--all", "--check"]))),
+        (
+            "clippy (host crates)",
+            Box::new(|| {
+                cargo(&[
+                    "clippy",
+                    "--workspace",
+                    "--exclude",
+                    "surveybench-firmware",
+                    "--all-targets",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
+            }),
+        ),
+        (
+            "host tests",
+            Box::new(|| {
+                cargo(&[
+                    "test",
+                    "--workspace",
+                    "--exclude",
+                    "surveybench-firmware",
+                    "--locked",
+                ])
+            }),
+        ),
+        (
+            "kernel alone for the target",
+            Box::new(|| {
+                cargo(&[
+                    "build",
+                    "-p",
+                    "surveybench-kernel",
+                    "--target",
+                    TARGET,
+                    "--locked",
+                ])
+            }),
+        ),
+        (
+            "kernel with defmt for the target",
+            Box::new(|| {
+                cargo(&[
+                    "build",
+                    "-p",
+                    "surveybench-kernel",
+                    "--features",
+                    "defmt",
+                    "--target",
+                    TARGET,
+                    "--locked",
+                ])
+            }),
+        ),
+    ];
+    let total = steps.len();
+    for (i, (name, step)) in steps.iter().enumerate() {
+        eprintln!("xtask ci: step {}/{total}: {name}", i + 1);
+        step().map_err(|e| format!("step `{name}` failed: {e}"))?;
+    }
+    println!("xtask ci: {total} passed, 0 failed");
+    Ok(())
+}
