@@ -1,2 +1,42 @@
-//! Kiosk firmware: a skeleton until the firmware issue lands (see docs/design.md).
-#![no_std]
+//! Kiosk firmware for a feedback kiosk in a clinic waiting room (Cortex-M4F).
+//!
+//! Everything but the board glue is portable and tested on the host: the debounced
+//! [`buttons`], the [`leds`], the question [`flow`], the power-cut-safe [`storage`], the
+//! streaming [`export`] writer and the scripted [`script`] sessions QEMU runs. The board glue
+//! ([`board`], `target_os = "none"` only) binds them to mps2-an386 under QEMU: semihosting,
+//! defmt, a RAM-backed flash. See docs/design.md, "Why the firmware is laid out as it is".
+#![cfg_attr(not(test), no_std)]
+
+#[cfg(target_os = "none")]
+pub mod board;
+pub mod buttons;
+pub mod config;
+pub mod crc;
+pub mod display;
+pub mod export;
+pub mod flow;
+pub mod leds;
+pub mod script;
+pub mod storage;
+
+use surveybench_kernel::tally::capacity;
+use surveybench_kernel::{Instrument, Response, Tally, bundled};
+
+/// The instrument compiled into this build: `cmh-2024` by default, `fft` with feature `fft`.
+#[cfg(not(feature = "fft"))]
+pub const INSTRUMENT: &Instrument<'static> = &bundled::CMH_2024;
+/// The instrument compiled into this build: `cmh-2024` by default, `fft` with feature `fft`.
+#[cfg(feature = "fft")]
+pub const INSTRUMENT: &Instrument<'static> = &bundled::FFT;
+
+/// Question capacity, exact for [`INSTRUMENT`].
+pub const QUESTIONS: usize = capacity::questions(INSTRUMENT);
+/// Count-cell capacity, exact for [`INSTRUMENT`].
+pub const CELLS: usize = capacity::cells(INSTRUMENT);
+/// Pair-cell capacity, exact for [`INSTRUMENT`].
+pub const PAIRS: usize = capacity::pairs(INSTRUMENT);
+
+/// The tally this build keeps, sized exactly at compile time.
+pub type KioskTally = Tally<'static, QUESTIONS, CELLS, PAIRS>;
+/// A response in progress for this build's instrument.
+pub type KioskResponse = Response<'static, QUESTIONS>;
