@@ -6,7 +6,6 @@
 
 use core::fmt;
 
-use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json_core::de::Deserializer;
 
@@ -150,28 +149,11 @@ fn read_field<'de, A: MapAccess<'de>, const Q: usize, const C: usize, const P: u
                 return fail(&mut s.error, ExportError::Shape(Record::Header));
             }
         }
-        Field::Responses => {
-            let r: Responses = map.next_value()?;
-            *s.tally.counters_mut() = Counters {
-                started: r.started,
-                completed: r.completed,
-                abandoned: r.abandoned,
-                rejected: r.rejected,
-            };
-        }
+        Field::Responses => map.next_value_seed(ResponsesSeed(s))?,
         Field::Questions => map.next_value_seed(QuestionsSeed(s))?,
         Field::Pairs => map.next_value_seed(PairsSeed(s))?,
     }
     Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Responses {
-    started: u32,
-    completed: u32,
-    abandoned: u32,
-    rejected: u32,
 }
 
 /// Implements `DeserializeSeed` for a visitor-seed type by asking for `$how`.
@@ -186,6 +168,40 @@ macro_rules! seed {
             }
         }
     };
+}
+
+struct ResponsesSeed<'a, 's, 'i, 'de, const Q: usize, const C: usize, const P: usize>(
+    &'a mut State<'s, 'i, 'de, Q, C, P>,
+);
+seed!(ResponsesSeed, deserialize_map);
+
+impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
+    for ResponsesSeed<'_, '_, '_, 'de, Q, C, P>
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the response counters")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        const KEYS: [&str; 4] = ["started", "completed", "abandoned", "rejected"];
+        let s = self.0;
+        let mut values: [Option<u32>; 4] = [None; 4];
+        while let Some(key) = map.next_key::<&str>()? {
+            let Some(slot) = KEYS.iter().position(|k| *k == key).and_then(|i| values.get_mut(i)) else {
+                return fail(&mut s.error, ExportError::UnknownField(Record::Header));
+            };
+            if slot.replace(map.next_value::<u32>()?).is_some() {
+                return fail(&mut s.error, ExportError::Duplicate(Field::Responses));
+            }
+        }
+        let [Some(started), Some(completed), Some(abandoned), Some(rejected)] = values else {
+            return fail(&mut s.error, ExportError::Missing(Field::Responses));
+        };
+        *s.tally.counters_mut() = Counters { started, completed, abandoned, rejected };
+        Ok(())
+    }
 }
 
 struct QuestionsSeed<'a, 's, 'i, 'de, const Q: usize, const C: usize, const P: usize>(
@@ -216,6 +232,7 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
         if index != n {
             return fail(&mut s.error, ExportError::Shape(Record::Question(index16(index))));
         }
+        s.record = Record::Header;
         Ok(())
     }
 }
@@ -349,6 +366,7 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
                 if next.is_some() {
                     return fail(&mut s.error, ExportError::Shape(s.record));
                 }
+                s.record = Record::Header;
                 return Ok(());
             }
             index = index.saturating_add(1);

@@ -8,12 +8,23 @@ use crate::tally::Tally;
 /// Writes the export of `tally` with `header` into `buf` and returns its length.
 ///
 /// # Errors
-/// [`ExportError::BufferTooSmall`]; size `buf` with [`super::max_encoded_len`].
+/// [`ExportError::BufferTooSmall`] (size `buf` with [`super::max_encoded_len`]), or
+/// [`ExportError::Header`] for a header field that is not plain.
 pub fn encode<const Q: usize, const C: usize, const P: usize>(
     tally: &Tally<'_, Q, C, P>,
     header: &Header,
     buf: &mut [u8],
 ) -> Result<usize, ExportError> {
+    // Fields set directly (not through `Header::new`) are checked too: escaping would break the
+    // maximum length the buffer was sized by.
+    let fields = [
+        (header.device.as_str(), Field::Device),
+        (header.site.as_str(), Field::Site),
+        (header.period.as_str(), Field::Period),
+    ];
+    if let Some((_, field)) = fields.iter().find(|(s, _)| !super::is_plain(s)) {
+        return Err(ExportError::Header(*field));
+    }
     serde_json_core::to_slice(&Document { tally, header }, buf).map_err(|_| ExportError::BufferTooSmall)
 }
 

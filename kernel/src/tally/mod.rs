@@ -15,9 +15,9 @@ use crate::instrument::{Instrument, InstrumentError};
 use crate::response::DEFAULT_QUESTIONS;
 
 /// Count-cell capacity of [`HostTally`].
-pub const HOST_CELLS: usize = 8192;
+pub const HOST_CELLS: usize = 4096;
 /// Pair-cell capacity of [`HostTally`].
-pub const HOST_PAIRS: usize = 8192;
+pub const HOST_PAIRS: usize = 4096;
 
 /// A tally with room for any reasonable instrument, for the host (put it in a `Box`).
 pub type HostTally<'i> = Tally<'i, 128, HOST_CELLS, HOST_PAIRS>;
