@@ -1,0 +1,231 @@
+//! The commands: load, ingest, benchmark, render, write (`run` is the whole program but for
+//! exit-code handling).
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use surveybench_kernel::Instrument;
+
+use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction};
+use crate::ingest::{self, Dataset, Options};
+use crate::profile::Profile;
+use crate::{benchmark, instrument_file, report, simulate};
+
+/// Exit code when the run finished but some input was skipped (documented in the README).
+pub const EXIT_SKIPPED: u8 = 2;
+
+/// How a successful run went.
+pub enum Outcome {
+    /// Every input was used.
+    Clean,
+    /// Output was produced, but some input was skipped.
+    Skipped,
+}
+
+/// Runs one command.
+///
+/// # Errors
+/// Anything that stops the command; skipped input is an [`Outcome`], not an error.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    match cli.command {
+        Command::Benchmark {
+            instrument,
+            inputs,
+            previous,
+            frame,
+            method,
+            format,
+            out,
+            survey_year,
+            strict,
+        } => {
+            let study = Study::load(
+                &instrument,
+                method.as_deref(),
+                &inputs,
+                &previous,
+                frame,
+                Options { strict, survey_year },
+            )?;
+            let b = study.benchmark();
+            let text = match format {
+                Format::Json => report::json::render(&b)?,
+                Format::Csv => report::csv::render(&b)?,
+                Format::Text => b
+                    .trusts
+                    .iter()
+                    .map(|t| report::text::render(&b, &t.trust))
+                    .collect::<Result<Vec<_>>>()?
+                    .join("\n"),
+            };
+            emit(out.as_deref(), &text)?;
+            Ok(study.outcome())
+        }
+        Command::Report { trust, instrument, inputs, previous, frame, method, out, survey_year, strict } => {
+            let study = Study::load(
+                &instrument,
+                method.as_deref(),
+                &inputs,
+                &previous,
+                frame,
+                Options { strict, survey_year },
+            )?;
+            emit(out.as_deref(), &report::text::render(&study.benchmark(), &trust)?)?;
+            Ok(study.outcome())
+        }
+        Command::Simulate { instrument, seed, out, trusts, respondents } => {
+            let instrument = instrument_file::load(&instrument)?;
+            let plan = simulate::Plan { seed, trusts, respondents, ..simulate::Plan::national(seed) };
+            for dir in simulate::simulate(instrument, &plan, &out)? {
+                println!("{}", dir.display());
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Instrument { action: InstrumentAction::Show { id } } => {
+            emit(None, &instrument_file::to_json(instrument_file::load(&id)?)?)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Instrument { action: InstrumentAction::List } => {
+            for i in surveybench_kernel::bundled::ALL {
+                println!("{}\t{}", i.id, i.title);
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Method { action: MethodAction::Show } => {
+            emit(None, &Profile::npsp_2024().to_toml()?)?;
+            Ok(Outcome::Clean)
+        }
+        Command::Demo { out } => demo(&out),
+    }
+}
+
+/// Writes `text` to `out`, or to standard output.
+fn emit(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display())),
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(text.as_bytes())?;
+            if !text.ends_with('\n') {
+                stdout.write_all(b"\n")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// An instrument, a profile, and one or two years of ingested data.
+struct Study {
+    instrument: &'static Instrument<'static>,
+    profile: Profile,
+    current: Dataset,
+    previous: Option<Dataset>,
+}
+
+impl Study {
+    fn load(
+        instrument: &str,
+        method: Option<&Path>,
+        inputs: &[PathBuf],
+        previous: &[PathBuf],
+        frame: Option<PathBuf>,
+        options: Options,
+    ) -> Result<Self> {
+        let instrument = instrument_file::load(instrument)?;
+        let profile = match method {
+            Some(path) => Profile::load(path)?,
+            None => Profile::npsp_2024(),
+        };
+        if profile.age_bands != instrument.age_bands {
+            bail!(
+                "method profile {} has age bands {:?} but instrument {} has {:?}; tallies cannot be re-stratified",
+                profile.name,
+                profile.age_bands,
+                instrument.id,
+                instrument.age_bands
+            );
+        }
+        let mut current_inputs = inputs.to_vec();
+        current_inputs.extend(frame);
+        let current = ingest::ingest(instrument, &current_inputs, options)?;
+        report_problems("this year", &current);
+        if current.trusts.is_empty() {
+            bail!("no usable input: no trust has any respondent");
+        }
+        let previous = if previous.is_empty() {
+            None
+        } else {
+            let p = ingest::ingest(instrument, previous, options)?;
+            report_problems("previous year", &p);
+            Some(p)
+        };
+        Ok(Self { instrument, profile, current, previous })
+    }
+
+    fn benchmark(&self) -> benchmark::Benchmark {
+        benchmark::benchmark(&benchmark::Inputs {
+            instrument: self.instrument,
+            profile: &self.profile,
+            current: &self.current,
+            previous: self.previous.as_ref(),
+        })
+    }
+
+    fn outcome(&self) -> Outcome {
+        let skipped = self.current.skipped_any() || self.previous.as_ref().is_some_and(Dataset::skipped_any);
+        if skipped { Outcome::Skipped } else { Outcome::Clean }
+    }
+}
+
+fn report_problems(year: &str, data: &Dataset) {
+    for p in &data.problems {
+        eprintln!("{p}");
+    }
+    let respondents: u64 = data.trusts.values().map(|t| u64::from(t.counters().completed)).sum();
+    let skipped = data.problems.iter().filter(|p| p.skipped).count();
+    eprintln!(
+        "surveybench: {year}: {} trusts, {respondents} respondents, {skipped} inputs skipped",
+        data.trusts.len()
+    );
+}
+
+/// `surveybench demo`: simulate, benchmark, and write JSON, CSV and one trust's report.
+fn demo(out: &Path) -> Result<Outcome> {
+    let instrument = surveybench_kernel::bundled::by_id("cmh-2024").context("bundled cmh-2024")?;
+    let data = out.join("data");
+    let years = simulate::simulate(instrument, &simulate::Plan::national(2024), &data)?;
+    let [before, now] = years.as_slice() else { bail!("simulation wrote {} years, expected 2", years.len()) };
+    let study = Study::load(
+        instrument.id,
+        None,
+        &[now.join("devices")],
+        &[before.join("devices"), before.join("frame.csv")],
+        Some(now.join("frame.csv")),
+        Options::default(),
+    )?;
+    let b = study.benchmark();
+    // Show the trust with the most questions outside "about the same": the most to read.
+    let banded = |t: &benchmark::TrustSummary| {
+        let c = &t.bands;
+        c.much_better + c.better + c.somewhat_better + c.somewhat_worse + c.worse + c.much_worse
+    };
+    let trust = b.trusts.iter().max_by_key(|t| banded(t)).map(|t| t.trust.clone()).context("no trust")?;
+    let files = [
+        (out.join("benchmark.json"), report::json::render(&b)?),
+        (out.join("benchmark.csv"), report::csv::render(&b)?),
+        (out.join(format!("report-{trust}.txt")), report::text::render(&b, &trust)?),
+    ];
+    for (path, text) in &files {
+        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    println!(
+        "surveybench demo: simulated {} trusts over two years into {}",
+        b.national.trusts,
+        data.display()
+    );
+    println!("  benchmark (JSON): {}", files[0].0.display());
+    println!("  benchmark (CSV):  {}", files[1].0.display());
+    println!("  report for {trust}: {}", files[2].0.display());
+    Ok(study.outcome())
+}

@@ -1,0 +1,145 @@
+//! Command-line flags (clap derive), validated into what each command needs.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Trust benchmark reports from kiosk tallies and survey files.
+#[derive(Debug, Parser)]
+#[command(name = "surveybench", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output formats of `benchmark`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The versioned benchmark model, unrounded.
+    Json,
+    /// One row per trust and item, unrounded.
+    Csv,
+    /// A readable summary of every trust's headline figures.
+    Text,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The whole national benchmark.
+    Benchmark {
+        /// Bundled instrument id (cmh-2024, fft) or instrument JSON file.
+        #[arg(long, default_value = "cmh-2024")]
+        instrument: String,
+        /// This year's inputs: device exports, respondent CSVs, sample frames, or folders of them.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Last year's inputs, for change over time.
+        #[arg(long, num_args = 1..)]
+        previous: Vec<PathBuf>,
+        /// A sample frame CSV (`trust,invited,undeliverable,deceased`) for this year.
+        #[arg(long)]
+        frame: Option<PathBuf>,
+        /// Method profile TOML (default: built-in npsp-2024).
+        #[arg(long)]
+        method: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: Format,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Survey year, for respondent files with `year_of_birth`.
+        #[arg(long)]
+        survey_year: Option<u16>,
+        /// Stop at the first input error instead of skipping it.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// One trust's report as text, in the published report's order.
+    Report {
+        /// Trust code.
+        #[arg(long)]
+        trust: String,
+        /// Bundled instrument id or instrument JSON file.
+        #[arg(long, default_value = "cmh-2024")]
+        instrument: String,
+        /// This year's inputs.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Last year's inputs.
+        #[arg(long, num_args = 1..)]
+        previous: Vec<PathBuf>,
+        /// Sample frame for this year.
+        #[arg(long)]
+        frame: Option<PathBuf>,
+        /// Method profile TOML.
+        #[arg(long)]
+        method: Option<PathBuf>,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Survey year, for `year_of_birth`.
+        #[arg(long)]
+        survey_year: Option<u16>,
+        /// Stop at the first input error.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// A simulated national data set for two consecutive years.
+    Simulate {
+        /// Bundled instrument id or instrument JSON file.
+        #[arg(long, default_value = "cmh-2024")]
+        instrument: String,
+        /// Seed; the same seed gives the same files.
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// Number of trusts.
+        #[arg(long, default_value_t = 53)]
+        trusts: usize,
+        /// Respondents per year, all trusts together.
+        #[arg(long, default_value_t = 14_600)]
+        respondents: usize,
+    },
+    /// Bundled instruments.
+    Instrument {
+        /// What to do with instruments.
+        #[command(subcommand)]
+        action: InstrumentAction,
+    },
+    /// Method profiles.
+    Method {
+        /// What to do with profiles.
+        #[command(subcommand)]
+        action: MethodAction,
+    },
+    /// Simulate, benchmark and report into ./surveybench-demo/ in a few seconds.
+    Demo {
+        /// Output folder.
+        #[arg(long, default_value = "surveybench-demo")]
+        out: PathBuf,
+    },
+}
+
+/// `surveybench instrument ...`
+#[derive(Debug, Subcommand)]
+pub enum InstrumentAction {
+    /// Print a bundled instrument as JSON that `--instrument FILE` accepts back.
+    Show {
+        /// Instrument id.
+        id: String,
+    },
+    /// List the bundled instruments.
+    List,
+}
+
+/// `surveybench method ...`
+#[derive(Debug, Subcommand)]
+pub enum MethodAction {
+    /// Print the built-in npsp-2024 profile as an editable TOML file.
+    Show,
+}

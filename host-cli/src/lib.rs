@@ -1,0 +1,11 @@
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod benchmark;
+pub mod cli;
+pub mod ingest;
+pub mod instrument_file;
+pub mod method;
+pub mod profile;
+pub mod report;
+pub mod simulate;

@@ -1,0 +1,211 @@
+//! Method profiles: every parameter method.md marks (profile), in a named TOML file.
+//!
+//! `npsp-2024` is built in; `--method FILE` loads another; `surveybench method show` prints the
+//! built-in one as a file to edit.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// How standardisation weights are formed (method.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WeightScope {
+    /// One weight per respondent per question, from that question's respondents (default).
+    PerQuestion,
+}
+
+/// Standard error of a trust score (method.md §5).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SeMethod {
+    /// Taylor linearisation, as R `survey::svymean` with weights only.
+    Linearised,
+}
+
+/// Every (profile) parameter of method.md.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Profile name, e.g. `npsp-2024`.
+    pub name: String,
+    /// Lower bounds of the age bands in years (§3); must equal the instrument's.
+    pub age_bands: Vec<u8>,
+    /// Suppression (§5).
+    pub suppression: Suppression,
+    /// Standardisation weights (§4).
+    pub standardisation: Standardisation,
+    /// Section scores (§6).
+    pub section: SectionRules,
+    /// Expected range banding (§8).
+    pub expected_range: ExpectedRange,
+    /// Change over time (§9).
+    pub change: Change,
+}
+
+/// Suppression of small counts (method.md §5).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// A trust with fewer scored respondents on a question gets no score, band or change.
+    pub min_respondents: u32,
+}
+
+/// Standardisation (method.md §4).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Standardisation {
+    /// Largest weight a respondent can get.
+    pub weight_cap: f64,
+    /// Weight of respondents in the unknown stratum (left out of the shares).
+    pub unknown_stratum_weight: f64,
+    /// How weights are formed.
+    pub weights: WeightScope,
+    /// Standard error method (§5).
+    pub se: SeMethod,
+}
+
+/// Section scores (method.md §6).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionRules {
+    /// Suppress a trust's section score when any of its questions is suppressed.
+    pub suppress_if_any_question_suppressed: bool,
+    /// Count the covariance between questions answered by the same respondents; `false`
+    /// assumes independence (C = 0).
+    pub covariance: bool,
+}
+
+/// Expected range banding (method.md §8).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedRange {
+    /// Lower winsorisation percentile of z (R `quantile` type 7).
+    pub winsor_lower: f64,
+    /// Upper winsorisation percentile of z.
+    pub winsor_upper: f64,
+    /// |z| above this: "somewhat better/worse than expected".
+    pub z_somewhat: f64,
+    /// |z| above this: "better/worse than expected".
+    pub z_clear: f64,
+    /// |z| above this: "much better/worse than expected".
+    pub z_much: f64,
+}
+
+/// Change over time (method.md §9).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    /// |t| above this is an increase or decrease.
+    pub z: f64,
+}
+
+impl Profile {
+    /// The built-in `npsp-2024` profile, method.md's defaults.
+    #[must_use]
+    pub fn npsp_2024() -> Self {
+        Self {
+            name: "npsp-2024".to_owned(),
+            age_bands: vec![16, 36, 51, 66],
+            suppression: Suppression { min_respondents: 30 },
+            standardisation: Standardisation {
+                weight_cap: 5.0,
+                unknown_stratum_weight: 1.0,
+                weights: WeightScope::PerQuestion,
+                se: SeMethod::Linearised,
+            },
+            section: SectionRules { suppress_if_any_question_suppressed: true, covariance: true },
+            expected_range: ExpectedRange {
+                winsor_lower: 0.10,
+                winsor_upper: 0.90,
+                z_somewhat: 1.645,
+                z_clear: 1.96,
+                z_much: 2.576,
+            },
+            change: Change { z: 1.96 },
+        }
+    }
+
+    /// The profile as TOML, with a header comment.
+    ///
+    /// # Errors
+    /// Only if serialisation fails.
+    pub fn to_toml(&self) -> Result<String> {
+        let body = toml::to_string_pretty(self)?;
+        Ok(format!(
+            "# surveybench method profile: every (profile) parameter of the method.\n\
+             # Edit and pass with --method FILE.\n{body}"
+        ))
+    }
+
+    /// Loads and checks a profile file.
+    ///
+    /// # Errors
+    /// Unreadable file, bad TOML (with its location), or values out of range.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
+        let profile: Profile =
+            toml::from_str(&text).with_context(|| format!("{}: not a method profile", path.display()))?;
+        profile.check().with_context(|| format!("{}", path.display()))?;
+        Ok(profile)
+    }
+
+    /// Checks that values are in range.
+    ///
+    /// # Errors
+    /// The first value out of range.
+    pub fn check(&self) -> Result<()> {
+        let e = &self.expected_range;
+        if !(0.0..0.5).contains(&e.winsor_lower) || !(0.5..=1.0).contains(&e.winsor_upper) {
+            bail!("expected_range: winsor_lower must be in [0, 0.5) and winsor_upper in [0.5, 1]");
+        }
+        if !(0.0 < e.z_somewhat && e.z_somewhat < e.z_clear && e.z_clear < e.z_much) {
+            bail!("expected_range: need 0 < z_somewhat < z_clear < z_much");
+        }
+        let s = &self.standardisation;
+        if s.weight_cap.is_nan()
+            || s.weight_cap < 1.0
+            || s.unknown_stratum_weight.is_nan()
+            || s.unknown_stratum_weight <= 0.0
+        {
+            bail!("standardisation: weight_cap must be >= 1 and unknown_stratum_weight > 0");
+        }
+        if self.change.z.is_nan() || self.change.z <= 0.0 {
+            bail!("change: z must be > 0");
+        }
+        if self.suppression.min_respondents < 2 {
+            bail!("suppression: min_respondents must be at least 2 (a standard error needs two)");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_profile_round_trips_through_toml() {
+        let p = Profile::npsp_2024();
+        let text = p.to_toml().unwrap();
+        let back: Profile = toml::from_str(&text).unwrap();
+        assert_eq!(back, p);
+        back.check().unwrap();
+    }
+
+    #[test]
+    fn out_of_order_thresholds_are_rejected() {
+        let mut p = Profile::npsp_2024();
+        p.expected_range.z_clear = 3.0;
+        assert!(p.check().is_err());
+    }
+
+    #[test]
+    fn unsupported_weight_scopes_are_rejected_by_name() {
+        let text = Profile::npsp_2024().to_toml().unwrap().replace("per-question", "per-respondent");
+        let err = toml::from_str::<Profile>(&text).unwrap_err().to_string();
+        assert!(err.contains("per-respondent"), "{err}");
+    }
+}
