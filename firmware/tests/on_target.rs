@@ -1,4 +1,106 @@
-//! placeholder
+//! On-target unit tests (defmt-test) under QEMU: the FPU, the RAM-backed flash, storage and
+//! the streaming export as compiled for the Cortex-M4F. On the host this is an empty program.
 #![cfg_attr(target_os = "none", no_std, no_main)]
+
 #[cfg(not(target_os = "none"))]
 fn main() {}
+
+#[cfg(target_os = "none")]
+#[defmt_test::tests]
+mod tests {
+    use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+    use surveybench_firmware::board::{RamFlash, SECTOR};
+    use surveybench_firmware::crc::crc32;
+    use surveybench_firmware::export::{Sink, write};
+    use surveybench_firmware::storage::{MappedFlash, Store};
+    use surveybench_kernel::export::{self, Header};
+    use surveybench_kernel::{Response, Tally, bundled};
+
+    struct State {
+        flash: Option<RamFlash>,
+    }
+
+    #[init]
+    fn init() -> State {
+        State { flash: RamFlash::take() }
+    }
+
+    #[test]
+    #[allow(unsafe_code, reason = "reads the CPACR register")]
+    fn fpu_is_enabled() {
+        // CPACR: CP10 and CP11 full access, as cortex-m-rt sets it for eabihf targets.
+        // SAFETY: CPACR is a readable System Control Block register on every Cortex-M4F.
+        let cpacr = unsafe { core::ptr::read_volatile(0xE000_ED88 as *const u32) };
+        defmt::assert_eq!((cpacr >> 20) & 0xF, 0xF);
+        let x = core::hint::black_box(1.5f32);
+        defmt::assert_eq!(x * 2.0, 3.0);
+    }
+
+    #[test]
+    fn crc32_matches_the_standard_check_value() {
+        defmt::assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    }
+
+    #[test]
+    fn ram_flash_behaves_as_nor(state: &mut State) {
+        let flash = state.flash.as_mut().unwrap();
+        flash.erase(0, SECTOR as u32).unwrap();
+        flash.write(0, &[0xF0, 0x0F, 0xAA, 0x55]).unwrap();
+        flash.write(0, &[0xCC, 0xFF, 0xFF, 0xFF]).unwrap(); // a write only clears bits
+        let mut back = [0u8; 4];
+        flash.read(0, &mut back).unwrap();
+        defmt::assert_eq!(back, [0xC0, 0x0F, 0xAA, 0x55]);
+        defmt::assert!(flash.write(1, &[0; 4]).is_err()); // unaligned
+        defmt::assert_eq!(flash.mapped()[4], 0xFF);
+    }
+
+    #[test]
+    fn a_saved_tally_is_recovered(state: &mut State) {
+        let flash = state.flash.take().unwrap();
+        let mut tally: Tally<'_, 3, 54, 0> = Tally::new(&bundled::FFT).unwrap();
+        let mut response: Response<'_, 3> = Response::new(&bundled::FFT).unwrap();
+        response.answer(0, 2).unwrap();
+        response.answer(1, 1).unwrap();
+        response.answer(2, 2).unwrap();
+        tally.commit(&response).unwrap();
+        tally.record_rejected().unwrap();
+        let header = Header::new("t", "RT5", "2024", 7).unwrap();
+        let mut store = Store::new(flash, 0, 2 * SECTOR as u32).unwrap();
+        store.save(&tally, &header).unwrap();
+        let mut again: Tally<'_, 3, 54, 0> = Tally::new(&bundled::FFT).unwrap();
+        let recovered = store.recover(&mut again).unwrap().unwrap();
+        defmt::assert_eq!(recovered.header.sequence, 7);
+        defmt::assert_eq!(again.counts(0, 1), [0, 1, 0, 0, 0, 0]);
+        defmt::assert_eq!(again.counters().rejected, 1);
+        state.flash = Some(store.into_flash());
+    }
+
+    struct Bytes {
+        buf: [u8; 1400],
+        len: usize,
+    }
+
+    impl Sink for Bytes {
+        type Error = ();
+        fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()> {
+            let end = self.len + bytes.len();
+            self.buf.get_mut(self.len..end).ok_or(())?.copy_from_slice(bytes);
+            self.len = end;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_stream_equals_the_kernel_encoding_on_target() {
+        let mut tally: Tally<'_, 3, 54, 0> = Tally::new(&bundled::FFT).unwrap();
+        let mut response: Response<'_, 3> = Response::new(&bundled::FFT).unwrap();
+        response.answer(0, 1).unwrap();
+        tally.commit(&response).unwrap();
+        let header = Header::new("t", "RT5", "2024", 1).unwrap();
+        let mut kernel = [0u8; 1400];
+        let n = export::encode(&tally, &header, &mut kernel).unwrap();
+        let mut stream = Bytes { buf: [0; 1400], len: 0 };
+        write(&tally, &header, &mut stream).unwrap();
+        defmt::assert_eq!(&stream.buf[..stream.len], &kernel[..n]);
+    }
+}

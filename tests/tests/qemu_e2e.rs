@@ -1,0 +1,53 @@
+//! End to end: seeded random respondents on the host become button presses, the firmware runs
+//! them under QEMU, and every export it writes must be exactly the tally the host computes for
+//! the same visitors (issue 4, deliverable 5).
+
+use surveybench_kernel::HostTally;
+use surveybench_kernel::bundled::CMH_2024;
+use surveybench_kernel::export;
+use surveybench_tests::qemu;
+use surveybench_tests::scenario::{self, Visitor};
+
+#[test]
+fn firmware_exports_equal_the_host_tally_of_the_same_session() {
+    let elf = qemu::firmware_elf().expect("firmware builds");
+    let session = scenario::session(&CMH_2024, 2024, 60);
+    let dir = std::env::temp_dir().join(format!("surveybench-e2e-{}", std::process::id()));
+    let run = qemu::run(&elf, &session.script, &dir).expect("QEMU runs");
+    let tail: String = run.log.lines().rev().take(30).collect::<Vec<_>>().join("\n");
+    assert_eq!(run.code, Some(0), "firmware failed; last log lines (reversed):\n{tail}");
+    assert_eq!(run.exports.len(), session.exports.len(), "exports written");
+    let count = |k| session.visitors.iter().filter(|v| **v == k).count();
+    eprintln!(
+        "e2e: {} respondents, {} mashers, {} walked away, {} exports, script {} lines",
+        count(Visitor::Respondent),
+        count(Visitor::Masher),
+        count(Visitor::WalkAway),
+        count(Visitor::Staff),
+        session.script.lines().count()
+    );
+    for (i, (text, expected)) in run.exports.iter().zip(&session.exports).enumerate() {
+        let mut got = Box::new(HostTally::new(&CMH_2024).unwrap());
+        let header = export::decode_into(text.as_bytes(), &mut *got)
+            .unwrap_or_else(|e| panic!("export {i} does not decode: {e}"));
+        assert_eq!(header.sequence, i as u32 + 1, "sequence of export {i}");
+        assert_eq!(header.device.as_str(), "qemu-kiosk-1");
+        assert_eq!(
+            scenario::export_text(&got, &header),
+            scenario::export_text(expected, &header),
+            "export {i} differs from the host's tally"
+        );
+        assert_eq!(*text, scenario::export_text(expected, &header), "export {i}, byte for byte");
+    }
+    let last = session.exports.last().unwrap().counters();
+    assert!(last.completed > 0 && last.rejected > 0 && last.abandoned > 0, "{last:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Deliverable 5's second half: `surveybench benchmark` must give the same JSON for the
+/// firmware's exports as for the CSV of the same responses.
+#[test]
+#[ignore = "TODO(issue 4): `surveybench benchmark` does not exist in host-cli yet; then write the session's responses as CSV, run benchmark on both inputs and compare the JSON"]
+fn benchmark_json_of_the_exports_equals_that_of_the_csv() {
+    unimplemented!("needs `surveybench benchmark` and the CSV ingest");
+}
