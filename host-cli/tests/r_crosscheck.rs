@@ -1,0 +1,232 @@
+//! Cross-check of the standardised trust question scores and SEs (method.md §2-§5) against an
+//! independent implementation in R with `survey::svymean` (tests/r/svymean.R).
+//!
+//! Needs `Rscript` with the `survey` package (install with `.ci/install-tools`). Without them
+//! the test fails, unless `SURVEYBENCH_SKIP_R=1` is set, in which case it says it was skipped.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Relative tolerance for score and SE.
+const REL_TOL: f64 = 1e-9;
+/// Fewest non-suppressed (trust, question) pairs for the check to mean anything.
+const MIN_COMPARED: usize = 200;
+
+fn run(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// `true` when R is usable; panics (or, with `SURVEYBENCH_SKIP_R=1`, returns `false`) if not.
+fn rscript_available() -> bool {
+    let skip = std::env::var("SURVEYBENCH_SKIP_R").is_ok_and(|v| v == "1");
+    match Command::new("Rscript").arg("--version").output() {
+        Ok(o) if o.status.success() => true,
+        other => {
+            let why = match other {
+                Ok(o) => format!("`Rscript --version` exited with {}", o.status),
+                Err(e) => format!("`Rscript` not runnable: {e}"),
+            };
+            if skip {
+                println!("r_crosscheck SKIPPED (SURVEYBENCH_SKIP_R=1): {why}");
+                false
+            } else {
+                panic!(
+                    "{why}. The R cross-check needs R and r-cran-survey: run .ci/install-tools \
+                     (or set SURVEYBENCH_SKIP_R=1 to skip this test deliberately)"
+                );
+            }
+        }
+    }
+}
+
+fn csv_field(s: &str) -> String {
+    assert!(!s.contains([',', '"', '\n']), "unexpected CSV metacharacter in instrument field {s:?}");
+    s.to_owned()
+}
+
+/// One row per answer option, in questionnaire order, from the instrument JSON document.
+fn instrument_csv(doc: &Value) -> String {
+    let mut out =
+        String::from("question_index,id,kind,section,code,score_units,filter_question,filter_codes\n");
+    let questions = doc["questions"].as_array().expect("instrument has questions");
+    for (k, q) in questions.iter().enumerate() {
+        let id = csv_field(q["id"].as_str().expect("question id"));
+        let kind = csv_field(q["kind"].as_str().expect("question kind"));
+        let section = q["section"].as_str().map(csv_field).unwrap_or_default();
+        let (fq, fc) = match &q["filter"] {
+            Value::Null => (String::new(), String::new()),
+            f => (
+                csv_field(f["question"].as_str().expect("filter question")),
+                f["codes"]
+                    .as_array()
+                    .expect("filter codes")
+                    .iter()
+                    .map(|c| c.as_u64().expect("filter code").to_string())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ),
+        };
+        let options = q["options"].as_array().expect("question options");
+        assert!(!options.is_empty(), "question {id} has no options");
+        for o in options {
+            let code = o["code"].as_u64().expect("option code");
+            let units = o["score"].as_u64().map(|s| s.to_string()).unwrap_or_default();
+            let _ = writeln!(out, "{k},{id},{kind},{section},{code},{units},{fq},{fc}");
+        }
+    }
+    out
+}
+
+/// R's figures for one trust and question.
+struct RRow {
+    n: u32,
+    mean_se: Option<(f64, f64)>,
+}
+
+fn read_r_output(path: &Path) -> BTreeMap<(String, String), RRow> {
+    let text = std::fs::read_to_string(path).expect("R output");
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("trust,question,n,mean,se"), "R output header");
+    let mut rows = BTreeMap::new();
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 5, "R output row {line:?}");
+        let mean_se = match (f[3].trim(), f[4].trim()) {
+            ("", "") => None,
+            (m, s) => Some((m.parse().expect("R mean"), s.parse().expect("R se"))),
+        };
+        let row = RRow { n: f[2].trim().parse().expect("R n"), mean_se };
+        assert!(rows.insert((f[0].to_owned(), f[1].to_owned()), row).is_none(), "duplicate {line:?}");
+    }
+    rows
+}
+
+fn rel_diff(a: f64, b: f64) -> f64 {
+    let scale = a.abs().max(b.abs());
+    if scale == 0.0 { 0.0 } else { (a - b).abs() / scale }
+}
+
+#[test]
+fn standardised_scores_and_ses_match_r_survey_svymean() {
+    if !rscript_available() {
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_surveybench");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/r/svymean.R");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+
+    run(Command::new(bin)
+        .args([
+            "simulate",
+            "--instrument",
+            "cmh-2024",
+            "--seed",
+            "7",
+            "--trusts",
+            "8",
+            "--respondents",
+            "2400",
+            "--out",
+        ])
+        .arg(dir));
+    let shown = run(Command::new(bin).args(["instrument", "show", "cmh-2024"]));
+    std::fs::write(dir.join("instrument.json"), &shown.stdout).expect("write instrument.json");
+    let respondents = dir.join("2024/respondents.csv");
+    let bench_path = dir.join("bench.json");
+    run(Command::new(bin)
+        .args(["benchmark", "--instrument", "cmh-2024"])
+        .arg(&respondents)
+        .args(["--format", "json", "--out"])
+        .arg(&bench_path));
+
+    // Instrument as a flat CSV for R (derived from the instrument definition only).
+    let doc: Value = serde_json::from_slice(&shown.stdout).expect("instrument JSON");
+    let instrument_path = dir.join("instrument.csv");
+    std::fs::write(&instrument_path, instrument_csv(&doc)).expect("write instrument.csv");
+
+    let r_out = dir.join("r.csv");
+    let r = Command::new("Rscript").arg(&script).arg(&instrument_path).arg(&respondents).arg(&r_out).output();
+    let r = r.unwrap_or_else(|e| panic!("cannot run Rscript: {e}; run .ci/install-tools"));
+    assert!(
+        r.status.success(),
+        "Rscript {} failed ({}); if R or its survey package is missing, run .ci/install-tools\n{}",
+        script.display(),
+        r.status,
+        String::from_utf8_lossy(&r.stderr)
+    );
+    let r_rows = read_r_output(&r_out);
+
+    let bench: Value =
+        serde_json::from_slice(&std::fs::read(&bench_path).expect("bench.json")).expect("json");
+    let mut rust_pairs = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let (mut compared, mut max_mean, mut max_se) = (0usize, 0.0f64, 0.0f64);
+    let mut failures = Vec::new();
+    for item in bench["questions"].as_array().expect("questions") {
+        let qid = item["id"].as_str().expect("question id");
+        for res in item["results"].as_array().expect("results") {
+            let trust = res["trust"].as_str().expect("trust").to_owned();
+            let key = (trust.clone(), qid.to_owned());
+            seen.insert(key.clone());
+            let n = u32::try_from(res["n"].as_u64().expect("n")).expect("n fits");
+            let Some(rr) = r_rows.get(&key) else {
+                failures.push(format!("{trust} {qid}: in bench.json but not in R output"));
+                continue;
+            };
+            if rr.n != n {
+                failures.push(format!("{trust} {qid}: n rust {n} vs R {}", rr.n));
+            }
+            if res["suppressed"].as_bool().expect("suppressed") {
+                continue;
+            }
+            rust_pairs.insert(key.clone());
+            let (Some(score), Some(se)) = (res["score"].as_f64(), res["se"].as_f64()) else {
+                failures.push(format!("{trust} {qid}: not suppressed but score/se missing"));
+                continue;
+            };
+            let Some((r_mean, r_se)) = rr.mean_se else { continue };
+            compared += 1;
+            let (dm, ds) = (rel_diff(score, r_mean), rel_diff(se, r_se));
+            max_mean = max_mean.max(dm);
+            max_se = max_se.max(ds);
+            if dm > REL_TOL || ds > REL_TOL {
+                failures.push(format!(
+                    "{trust} {qid} (n={n}): score rust {score:.17} vs R {r_mean:.17} (rel {dm:.3e}); \
+                     se rust {se:.17} vs R {r_se:.17} (rel {ds:.3e})"
+                ));
+            }
+        }
+    }
+    let r_pairs: BTreeSet<_> = r_rows.iter().filter(|(_, r)| r.n >= 30).map(|(k, _)| k.clone()).collect();
+    for k in r_pairs.symmetric_difference(&rust_pairs) {
+        failures.push(format!(
+            "{} {}: n >= 30 in R: {}, non-suppressed in bench.json: {}",
+            k.0,
+            k.1,
+            r_pairs.contains(k),
+            rust_pairs.contains(k)
+        ));
+    }
+    for k in r_rows.keys().filter(|k| !seen.contains(*k)) {
+        failures.push(format!("{} {}: in R output but not in bench.json", k.0, k.1));
+    }
+    println!(
+        "r_crosscheck: {compared} trust x question pairs compared; max relative difference \
+         score {max_mean:.3e}, se {max_se:.3e}"
+    );
+    assert!(failures.is_empty(), "{} disagreements with R:\n{}", failures.len(), failures.join("\n"));
+    assert!(compared >= MIN_COMPARED, "only {compared} pairs compared (want >= {MIN_COMPARED})");
+}
