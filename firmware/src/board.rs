@@ -320,6 +320,7 @@ type BoardKiosk = Kiosk<'static, RamFlash, LogLed, LogLed, LogDisplay, QUESTIONS
 /// an action failed, 4 for a bad script, 5 when the board could not be set up.
 pub fn run() -> ! {
     defmt::info!("surveybench kiosk: instrument {=str}", INSTRUMENT.id);
+    start_systick();
     let code = match session() {
         Ok(0) => 0,
         Ok(failures) => {
@@ -388,11 +389,34 @@ fn session() -> Result<u32, i32> {
     }
 }
 
+/// Starts SysTick free-running on the processor clock. Under QEMU with `-icount shift=0`
+/// (one instruction = 1 ns of virtual time) and mps2's 25 MHz clock, a tick is 40 instructions,
+/// so tick counts measure instructions (docs/design.md); without `-icount` they follow host time.
+fn start_systick() {
+    if let Some(mut p) = cortex_m::Peripherals::take() {
+        p.SYST.set_clock_source(cortex_m::peripheral::syst::SystClkSource::Core);
+        p.SYST.set_reload(0x00FF_FFFF);
+        p.SYST.clear_current();
+        p.SYST.enable_counter();
+    }
+}
+
+/// SysTick ticks since `start` (a down-counter of 24 bits).
+fn ticks_since(start: u32) -> u32 {
+    start.wrapping_sub(cortex_m::peripheral::SYST::get_current()) & 0x00FF_FFFF
+}
+
 /// Handles one gesture; returns 1 if it failed.
 fn handle(kiosk: &mut BoardKiosk, gesture: Gesture, now: u32) -> u32 {
-    match kiosk.on_gesture(gesture, now) {
+    let start = cortex_m::peripheral::SYST::get_current();
+    let event = kiosk.on_gesture(gesture, now);
+    let ticks = ticks_since(start);
+    match event {
         Event::Started => defmt::info!("response started"),
-        Event::Committed => defmt::info!("response committed and saved"),
+        Event::Committed => defmt::info!(
+            "response committed and saved in {=u32} SysTick ticks (x40 = instructions under -icount shift=0)",
+            ticks
+        ),
         Event::Rejected => defmt::warn!("submission rejected as implausibly fast"),
         Event::Abandoned => defmt::info!("response abandoned"),
         Event::Ignored => defmt::debug!("press ignored"),

@@ -5,8 +5,9 @@ use crate::run::cargo;
 /// The thumb target the kiosk runs on.
 pub const TARGET: &str = "thumbv7em-none-eabihf";
 
-/// Runs every step in order and stops at the first failure.
-pub fn ci() -> Result<(), String> {
+/// Runs every step in order and stops at the first failure; with `only_firmware`, only the
+/// firmware steps (`cargo xtask ci firmware`).
+pub fn ci(only_firmware: bool) -> Result<(), String> {
     let steps: Vec<(&str, Box<dyn Fn() -> Result<(), String>>)> = vec![
         ("format", Box::new(|| cargo(&["fmt", "--all", "--check"]))),
         (
@@ -28,27 +29,22 @@ pub fn ci() -> Result<(), String> {
         (
             "host tests",
             Box::new(|| {
+                // The firmware's own host tests and the QEMU end-to-end crate run in the
+                // firmware steps below, after the firmware is built.
                 cargo(&[
                     "test",
                     "--workspace",
                     "--exclude",
                     "surveybench-firmware",
+                    "--exclude",
+                    "surveybench-tests",
                     "--locked",
                 ])
             }),
         ),
         (
             "kernel alone for the target",
-            Box::new(|| {
-                cargo(&[
-                    "build",
-                    "-p",
-                    "surveybench-kernel",
-                    "--target",
-                    TARGET,
-                    "--locked",
-                ])
-            }),
+            Box::new(|| cargo(&["build", "-p", "surveybench-kernel", "--target", TARGET, "--locked"])),
         ),
         (
             "kernel with defmt for the target",
@@ -66,6 +62,8 @@ pub fn ci() -> Result<(), String> {
             }),
         ),
     ];
+    let mut steps = if only_firmware { Vec::new() } else { steps };
+    steps.extend(crate::firmware::ci_steps());
     let total = steps.len();
     for (i, (name, step)) in steps.iter().enumerate() {
         eprintln!("xtask ci: step {}/{total}: {name}", i + 1);

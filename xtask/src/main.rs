@@ -2,9 +2,13 @@
 //!
 //! - `cargo xtask ci`: every check CI runs (format, lints, host tests, the kernel built alone
 //!   for the Cortex-M4F target, then the firmware steps).
-//! - `cargo xtask size`, `cargo xtask qemu`: firmware budgets and a QEMU run (see README).
+//! - `cargo xtask qemu [--script FILE] [--features fft]`: build the kiosk firmware and run a
+//!   scripted session on QEMU (the compiled-in demo by default); the export JSON is on stderr.
+//! - `cargo xtask size [--bless]`: check the firmware's flash and static RAM against
+//!   `firmware/size-budget.txt` (`--bless` records the new figures).
 
 mod ci;
+mod firmware;
 mod run;
 
 use std::process::ExitCode;
@@ -12,9 +16,14 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("ci") => ci::ci(),
-        Some(other) => Err(format!("unknown task `{other}`; tasks: ci")),
-        None => Err("usage: cargo xtask <ci>".to_owned()),
+        Some("ci") => ci::ci(args.get(1).is_some_and(|a| a == "firmware")),
+        Some("qemu") => firmware::qemu(&args[1..]),
+        Some("size") => firmware::size(&args[1..]),
+        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size")),
+        None => {
+            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless]>"
+                .to_owned())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,239 @@
+//! Firmware tasks: `cargo xtask qemu`, `cargo xtask size`, and the firmware steps of `ci`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::ci::TARGET;
+use crate::run::{cargo, cargo_env, root};
+
+/// The firmware package.
+pub const PACKAGE: &str = "surveybench-firmware";
+/// The size budget file: limits, and the figures last blessed.
+pub const BUDGET: &str = "firmware/size-budget.txt";
+
+/// The firmware ELF of the `fw` profile.
+#[must_use]
+pub fn elf() -> PathBuf {
+    root().join(format!("target/{TARGET}/fw/{PACKAGE}"))
+}
+
+/// Builds the firmware (`fw` profile: size-optimised, fat LTO) with `features`.
+///
+/// # Errors
+/// The build failed.
+pub fn build(features: &[&str]) -> Result<PathBuf, String> {
+    let mut args = vec!["build", "-p", PACKAGE, "--target", TARGET, "--profile", "fw", "--locked"];
+    if !features.is_empty() {
+        args.push("--features");
+        args.extend(features);
+    }
+    cargo(&args)?;
+    Ok(elf())
+}
+
+/// `cargo xtask qemu [--script FILE] [--features F]`: builds the firmware and runs a scripted
+/// session on QEMU (the compiled-in demo without `--script`); the export JSON goes to stderr.
+///
+/// # Errors
+/// Bad arguments, a failed build, or a non-zero exit of the firmware.
+pub fn qemu(args: &[String]) -> Result<(), String> {
+    let mut script = None;
+    let mut features = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--script" => script = it.next().map(PathBuf::from),
+            "--features" => features.extend(it.next().map(String::as_str)),
+            other => return Err(format!("qemu: unknown argument `{other}`")),
+        }
+    }
+    let elf = build(&features)?;
+    let mut cmd = Command::new(root().join("firmware/qemu-run.sh"));
+    cmd.arg(&elf);
+    if let Some(s) = script {
+        let s = std::fs::canonicalize(&s).map_err(|e| format!("{}: {e}", s.display()))?;
+        cmd.env("KIOSK_SCRIPT", s);
+    }
+    let status = cmd.status().map_err(|e| format!("cannot run QEMU: {e}"))?;
+    if status.success() { Ok(()) } else { Err(format!("firmware exited with {status}")) }
+}
+
+/// Section sizes of an ELF, from `llvm-size -A`.
+fn sections(elf: &Path) -> Result<Vec<(String, u64)>, String> {
+    let sysroot = capture("rustc", &["--print", "sysroot"])?;
+    let host = capture("rustc", &["-vV"])?
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .ok_or("rustc -vV names no host")?;
+    let tool = PathBuf::from(sysroot.trim()).join(format!("lib/rustlib/{host}/bin/llvm-size"));
+    let out =
+        capture(tool.to_str().ok_or("non-UTF-8 sysroot")?, &["-A", elf.to_str().ok_or("non-UTF-8 path")?])
+            .map_err(|e| format!("{e} (llvm-size comes with `rustup component add llvm-tools`)"))?;
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let (name, size) = (f.next()?, f.next()?.parse().ok()?);
+            name.starts_with('.').then(|| (name.to_owned(), size))
+        })
+        .collect())
+}
+
+fn capture(program: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(program).args(args).output().map_err(|e| format!("cannot run {program}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("{program} {} failed", args.join(" ")));
+    }
+    String::from_utf8(out.stdout).map_err(|e| e.to_string())
+}
+
+/// Flash (vector table, code, read-only data, initialised data) and static RAM (initialised
+/// and zeroed data, `.uninit`) of an ELF. `.storage`, the RAM standing in for the kiosk's NOR
+/// flash, is neither.
+fn footprint(elf: &Path) -> Result<(u64, u64), String> {
+    let s = sections(elf)?;
+    let size =
+        |names: &[&str]| s.iter().filter(|(n, _)| names.contains(&n.as_str())).map(|(_, v)| v).sum::<u64>();
+    let flash = size(&[".vector_table", ".text", ".rodata", ".data"]);
+    let ram = size(&[".data", ".bss", ".uninit"]);
+    Ok((flash, ram))
+}
+
+/// The budget file's `key value` lines.
+fn budget() -> Result<Vec<(String, u64)>, String> {
+    let path = root().join(BUDGET);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once(' ').ok_or(format!("{BUDGET}: bad line `{l}`"))?;
+            let v = v.trim().parse().map_err(|_| format!("{BUDGET}: bad number in `{l}`"))?;
+            Ok((k.to_owned(), v))
+        })
+        .collect()
+}
+
+/// `cargo xtask size [--bless] [--no-build]`: builds the `cmh-2024` firmware and checks its
+/// flash and static RAM against the limits in [`BUDGET`]; `--bless` records the figures.
+///
+/// # Errors
+/// Over budget, or the build or the budget file failed.
+pub fn size(args: &[String]) -> Result<(), String> {
+    let bless = args.iter().any(|a| a == "--bless");
+    let elf = if args.iter().any(|a| a == "--no-build") { elf() } else { build(&[])? };
+    let (flash, ram) = footprint(&elf)?;
+    let b = budget()?;
+    let get = |k: &str| b.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
+    let flash_limit = get("flash_limit").ok_or("budget has no flash_limit")?;
+    let ram_limit = get("ram_limit").ok_or("budget has no ram_limit")?;
+    let delta = |now: u64, k: &str| {
+        get(k).map_or(String::new(), |was| format!(" ({:+} since blessed)", now as i64 - was as i64))
+    };
+    println!(
+        "size (cmh-2024, profile fw): flash {flash} B of {flash_limit}{}, static RAM {ram} B of {ram_limit}{}",
+        delta(flash, "flash"),
+        delta(ram, "ram")
+    );
+    if bless {
+        let text = format!(
+            "# Firmware size budget, checked by `cargo xtask size` (and `cargo xtask ci`) for the\n\
+             # default build (cmh-2024, profile fw). Flash = .vector_table + .text + .rodata + .data;\n\
+             # static RAM = .data + .bss + .uninit (the RAM-backed .storage stands in for NOR flash).\n\
+             flash_limit {flash_limit}\nram_limit {ram_limit}\n\
+             # Last measured; `cargo xtask size --bless` updates these two lines.\n\
+             flash {flash}\nram {ram}\n"
+        );
+        std::fs::write(root().join(BUDGET), text).map_err(|e| format!("{BUDGET}: {e}"))?;
+    }
+    if flash > flash_limit || ram > ram_limit {
+        return Err(format!("over budget: flash {flash}/{flash_limit} B, static RAM {ram}/{ram_limit} B"));
+    }
+    Ok(())
+}
+
+/// Runs `cargo args` with `env`, killing it after `limit` (a hang guard, not a speed test).
+fn cargo_with_timeout(args: &[&str], env: &[(&str, &str)], limit: Duration) -> Result<(), String> {
+    let mut child = cargo_env(args, env)?;
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            return if status.success() {
+                Ok(())
+            } else {
+                Err(format!("`cargo {}` failed ({status})", args.join(" ")))
+            };
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            return Err(format!("`cargo {}` did not finish within {limit:?}", args.join(" ")));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// The firmware steps of `cargo xtask ci`, in order.
+#[must_use]
+pub fn ci_steps() -> Vec<(&'static str, Box<dyn Fn() -> Result<(), String>>)> {
+    vec![
+        (
+            "firmware logic on the host (flow, drivers, power cuts)",
+            Box::new(|| cargo(&["test", "-p", PACKAGE, "--locked"])),
+        ),
+        (
+            "clippy (firmware, host and target)",
+            Box::new(|| {
+                cargo(&["clippy", "-p", PACKAGE, "--all-targets", "--locked", "--", "-D", "warnings"])?;
+                cargo(&[
+                    "clippy",
+                    "-p",
+                    PACKAGE,
+                    "--target",
+                    TARGET,
+                    "--lib",
+                    "--bins",
+                    "--test",
+                    "on_target",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ])
+            }),
+        ),
+        (
+            "firmware build with fft",
+            Box::new(|| {
+                let elf = build(&["fft"])?;
+                let (flash, ram) = footprint(&elf)?;
+                println!("size (fft, profile fw): flash {flash} B, static RAM {ram} B");
+                Ok(())
+            }),
+        ),
+        ("firmware build (cmh-2024)", Box::new(|| build(&[]).map(|_| ()))),
+        (
+            "on-target tests (defmt-test under QEMU)",
+            Box::new(|| {
+                cargo_with_timeout(
+                    &["test", "-p", PACKAGE, "--target", TARGET, "--test", "on_target", "--locked"],
+                    &[("QEMU_TIMEOUT", "120")],
+                    Duration::from_secs(900),
+                )
+            }),
+        ),
+        (
+            "end-to-end under QEMU",
+            Box::new(|| {
+                let elf = elf();
+                let elf = elf.to_str().ok_or("non-UTF-8 path")?;
+                cargo_with_timeout(
+                    &["test", "-p", "surveybench-tests", "--locked"],
+                    &[("SURVEYBENCH_FIRMWARE_ELF", elf), ("QEMU_TIMEOUT", "300")],
+                    Duration::from_secs(900),
+                )
+            }),
+        ),
+        ("firmware size budget", Box::new(|| size(&["--no-build".to_owned()]))),
+    ]
+}
