@@ -5,10 +5,13 @@ use crate::run::cargo;
 /// The thumb target the kiosk runs on.
 pub const TARGET: &str = "thumbv7em-none-eabihf";
 
+/// One named step of `ci`.
+pub type Step = (&'static str, Box<dyn Fn() -> Result<(), String>>);
+
 /// Runs every step in order and stops at the first failure; with `only_firmware`, only the
 /// firmware steps (`cargo xtask ci firmware`).
 pub fn ci(only_firmware: bool) -> Result<(), String> {
-    let steps: Vec<(&str, Box<dyn Fn() -> Result<(), String>>)> = vec![
+    let steps: Vec<Step> = vec![
         ("format", Box::new(|| cargo(&["fmt", "--all", "--check"]))),
         (
             "clippy (host crates)",

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::ci::TARGET;
+use crate::ci::{Step, TARGET};
 use crate::run::{cargo, cargo_env, root};
 
 /// The firmware package.
@@ -175,7 +175,7 @@ fn cargo_with_timeout(args: &[&str], env: &[(&str, &str)], limit: Duration) -> R
 
 /// The firmware steps of `cargo xtask ci`, in order.
 #[must_use]
-pub fn ci_steps() -> Vec<(&'static str, Box<dyn Fn() -> Result<(), String>>)> {
+pub fn ci_steps() -> Vec<Step> {
     vec![
         (
             "firmware logic on the host (flow, drivers, power cuts)",
