@@ -90,7 +90,16 @@ pub struct Response<'i, const Q: usize = DEFAULT_QUESTIONS> {
     instrument: &'i Instrument<'i>,
     slots: [Slot; Q],
     stratum: Option<Stratum>,
+    /// Index of each question's filter question (`NO_FILTER` when it has none), resolved once
+    /// so that routing needs no id look-ups.
+    filters: [u16; Q],
+    /// Indices of the age-band and sex questions (`NO_FILTER` when absent).
+    demographics: [u16; 2],
+    /// The instrument's content hash, which a tally checks on commit.
+    hash: u64,
 }
+
+const NO_FILTER: u16 = u16::MAX;
 
 fn index16(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
@@ -108,7 +117,29 @@ impl<'i, const Q: usize> Response<'i, Q> {
                 capacity: index16(Q),
             });
         }
-        Ok(Self { instrument, slots: [Slot::Empty; Q], stratum: None })
+        let mut filters = [NO_FILTER; Q];
+        for (q, f) in instrument.questions.iter().zip(filters.iter_mut()) {
+            if let Some(i) = q.filter.and_then(|f| instrument.question_index(f.question)) {
+                *f = index16(i);
+            }
+        }
+        let find = |kind| instrument.find_kind(kind).map_or(NO_FILTER, index16);
+        let demographics = [find(QuestionKind::AgeBand), find(QuestionKind::Sex)];
+        let hash = instrument.content_hash();
+        Ok(Self { instrument, slots: [Slot::Empty; Q], stratum: None, filters, demographics, hash })
+    }
+
+    /// Empties the response for the next respondent, keeping what was resolved about the
+    /// instrument (cheaper than [`Response::new`] for a stream of respondents).
+    pub fn reset(&mut self) {
+        self.slots = [Slot::Empty; Q];
+        self.stratum = None;
+    }
+
+    /// The content hash of the instrument this response answers.
+    #[must_use]
+    pub fn instrument_hash(&self) -> u64 {
+        self.hash
     }
 
     /// The instrument this response answers.
@@ -203,15 +234,12 @@ impl<'i, const Q: usize> Response<'i, Q> {
         if let Some(s) = self.stratum {
             return s;
         }
-        let answer_of = |kind| {
-            let index = self.instrument.find_kind(kind)?;
-            let code = self.code(index)?;
-            let position = self.instrument.question(index)?.option_position(code)?;
-            u8::try_from(position).ok()
-        };
-        let band = answer_of(QuestionKind::AgeBand);
-        let sex = self.instrument.find_kind(QuestionKind::Sex).and_then(|i| self.code(i));
-        Stratum::new(band, Sex::from_code(sex), bands)
+        let [age, sex] = self.demographics.map(usize::from);
+        let band = self
+            .code(age)
+            .and_then(|code| self.instrument.question(age)?.option_position(code))
+            .and_then(|p| u8::try_from(p).ok());
+        Stratum::new(band, Sex::from_code(self.code(sex)), bands)
     }
 
     /// Whether question `question` applies to this respondent given the answers so far:
@@ -229,10 +257,8 @@ impl<'i, const Q: usize> Response<'i, Q> {
     fn routed_out(&self) -> [bool; Q] {
         let mut out = [false; Q];
         for (i, q) in self.instrument.questions.iter().enumerate() {
+            let fi = usize::from(self.filters.get(i).copied().unwrap_or(NO_FILTER));
             let removed = q.filter.is_some_and(|f| {
-                let Some(fi) = self.instrument.question_index(f.question) else {
-                    return false;
-                };
                 out.get(fi).copied().unwrap_or(false) || self.code(fi).is_some_and(|c| !f.codes.contains(&c))
             });
             if let Some(r) = out.get_mut(i) {

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use rayon::prelude::*;
 use surveybench_kernel::{Cleaning, HostTally, Instrument, Response};
 
 use super::{Problem, Trusts};
@@ -47,70 +48,60 @@ fn parse_cell(raw: &str) -> Cell {
 }
 
 /// Reads one respondent file into per-trust tallies. Rows that cannot be read are reported and
-/// skipped; cleaned answers are counted in the tally and noted.
+/// skipped; cleaned answers are counted in the tally and noted. A large file is split at line
+/// ends and its parts are read in parallel (unless it quotes fields, which may hold line ends).
 pub fn read(
     path: &Path,
     instrument: &'static Instrument<'static>,
     survey_year: Option<u16>,
     problems: &mut Vec<Problem>,
 ) -> Trusts {
-    let mut trusts = Trusts::new();
-    let mut reader = match csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path) {
-        Ok(r) => r,
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
         Err(e) => {
             problems.push(Problem::error(path, None, format!("cannot read: {e}")));
-            return trusts;
+            return Trusts::new();
         }
     };
-    let header = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            problems.push(Problem::error(path, Some(1), format!("bad header: {e}")));
-            return trusts;
+    let header_end = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
+    let (head, body) = bytes.split_at(header_end);
+    let header = match csv::ReaderBuilder::new().has_headers(false).from_reader(head).records().next() {
+        Some(Ok(h)) => h,
+        _ => {
+            problems.push(Problem::error(path, Some(1), "no header row".to_owned()));
+            return Trusts::new();
         }
     };
     let Some(columns) = map_columns(path, &header, instrument, survey_year, problems) else {
-        return trusts;
+        return Trusts::new();
     };
-    let mut cleaned = 0usize;
-    let mut record = csv::StringRecord::new();
     if let Err(e) = HostResponse::new(instrument) {
         problems.push(Problem::error(path, None, format!("instrument too large: {e}")));
-        return trusts;
+        return Trusts::new();
     }
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = e.position().map(csv::Position::line);
-                problems.push(Problem::error(path, line, format!("unreadable row, skipped: {e}")));
-                continue;
-            }
-        }
-        let line = record.position().map(csv::Position::line);
-        let Ok(mut response) = HostResponse::new(instrument) else {
-            return trusts;
-        };
-        match fill(&mut response, &record, &columns, survey_year) {
-            Ok((trust, row_cleaned)) => {
-                cleaned += row_cleaned;
-                let tally = match trusts.entry(trust) {
-                    std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                    std::collections::btree_map::Entry::Vacant(e) => match HostTally::new(instrument) {
-                        Ok(t) => e.insert(Box::new(t)),
-                        Err(err) => {
-                            problems.push(Problem::error(path, line, format!("cannot tally: {err}")));
-                            return trusts;
-                        }
-                    },
-                };
-                if let Err(e) = tally.commit(&response) {
-                    problems.push(Problem::error(path, line, format!("respondent not counted: {e}")));
+    let parts = if body.contains(&b'"') {
+        vec![(2, body)]
+    } else {
+        split_lines(body, 2, rayon::current_num_threads() * 4)
+    };
+    let chunk = Chunk { path, instrument, columns: &columns, survey_year };
+    let results: Vec<(Trusts, Vec<Problem>, usize)> =
+        parts.par_iter().map(|&(line, part)| chunk.read(part, line)).collect();
+    let mut trusts = Trusts::new();
+    let mut cleaned = 0usize;
+    for (part, part_problems, part_cleaned) in results {
+        problems.extend(part_problems);
+        cleaned += part_cleaned;
+        for (code, tally) in part {
+            match trusts.get_mut(&code) {
+                Some(t) => {
+                    if let Err(e) = t.merge(&*tally) {
+                        problems.push(Problem::error(path, None, format!("trust {code}: {e}")));
+                    }
                 }
-            }
-            Err(message) => {
-                problems.push(Problem::error(path, line, format!("{message}; respondent skipped")))
+                None => {
+                    trusts.insert(code, tally);
+                }
             }
         }
     }
@@ -124,6 +115,101 @@ pub fn read(
     trusts
 }
 
+/// Splits `body` (whose first line is line `first`) into about `parts` pieces at line ends;
+/// returns each piece with the line number it starts on.
+fn split_lines(body: &[u8], first: u64, parts: usize) -> Vec<(u64, &[u8])> {
+    let target = (body.len() / parts.max(1)).max(1 << 16);
+    let mut out = Vec::new();
+    let (mut start, mut line) = (0usize, first);
+    while start < body.len() {
+        let end = body
+            .get(start + target..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .map_or(body.len(), |i| start + target + i + 1);
+        let piece = &body[start..end];
+        out.push((line, piece));
+        line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
+        start = end;
+    }
+    out
+}
+
+/// What reading any part of one file needs.
+struct Chunk<'a> {
+    path: &'a Path,
+    instrument: &'static Instrument<'static>,
+    columns: &'a [Column],
+    survey_year: Option<u16>,
+}
+
+impl Chunk<'_> {
+    /// Reads the rows of `part`, whose first line is line `first` of the file.
+    fn read(&self, part: &[u8], first: u64) -> (Trusts, Vec<Problem>, usize) {
+        let (mut trusts, mut problems, mut cleaned) = (Trusts::new(), Vec::new(), 0usize);
+        let Ok(mut response) = HostResponse::new(self.instrument) else {
+            return (trusts, problems, cleaned);
+        };
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(part);
+        let mut record = csv::StringRecord::new();
+        loop {
+            let line_of = |p: Option<&csv::Position>| p.map(|p| first + p.line() - 1);
+            match reader.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    problems.push(Problem::error(
+                        self.path,
+                        line_of(e.position()),
+                        format!("unreadable row, skipped: {e}"),
+                    ));
+                    continue;
+                }
+            }
+            let line = line_of(record.position());
+            if record.len() != self.columns.len() {
+                let message = format!(
+                    "row has {} fields, the header {}; respondent skipped",
+                    record.len(),
+                    self.columns.len()
+                );
+                problems.push(Problem::error(self.path, line, message));
+                continue;
+            }
+            response.reset();
+            match fill(&mut response, &record, self.columns, self.survey_year) {
+                Ok((trust, row_cleaned)) => {
+                    cleaned += row_cleaned;
+                    if let Err(e) = commit(&mut trusts, trust, &response) {
+                        problems.push(Problem::error(
+                            self.path,
+                            line,
+                            format!("respondent not counted: {e}"),
+                        ));
+                    }
+                }
+                Err(message) => {
+                    problems.push(Problem::error(self.path, line, format!("{message}; respondent skipped")))
+                }
+            }
+        }
+        (trusts, problems, cleaned)
+    }
+}
+
+fn commit(
+    trusts: &mut Trusts,
+    trust: String,
+    response: &HostResponse<'static>,
+) -> Result<(), surveybench_kernel::TallyError> {
+    let tally = match trusts.entry(trust) {
+        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
+        std::collections::btree_map::Entry::Vacant(e) => {
+            e.insert(Box::new(HostTally::new(response.instrument())?))
+        }
+    };
+    tally.commit(response).map(|_| ())
+}
+
 fn map_columns(
     path: &Path,
     header: &csv::StringRecord,
@@ -134,7 +220,7 @@ fn map_columns(
     let mut ignored = Vec::new();
     let mut columns = Vec::with_capacity(header.len());
     for name in header {
-        let column = match name {
+        let column = match name.trim() {
             "trust" => Column::Trust,
             "age" => Column::Age,
             "year_of_birth" => Column::YearOfBirth,

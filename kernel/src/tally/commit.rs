@@ -53,9 +53,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
     /// [`TallyError::InstrumentMismatch`] or [`TallyError::Overflow`]; the tally is then
     /// unchanged.
     pub fn commit<const R: usize>(&mut self, response: &Response<'_, R>) -> Result<Stratum, TallyError> {
-        let same = core::ptr::eq(response.instrument(), self.instrument)
-            || response.instrument().content_hash() == self.hash;
-        if !same {
+        if response.instrument_hash() != self.hash {
             return Err(TallyError::InstrumentMismatch);
         }
         let outcomes = response.resolve();
@@ -125,29 +123,32 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
                 }
             }
         }
-        let mut scores = [None; R];
-        for ((i, &outcome), score) in outcomes.iter().enumerate().take(n).zip(scores.iter_mut()) {
-            *score = self.score_of(i, outcome);
+        // The scored answers, compactly and grouped by section: only these form pairs.
+        let mut scored = [(0u16, 0usize, 0u8); R];
+        let mut count = 0usize;
+        let answers = outcomes.iter().enumerate().take(n).filter_map(|(i, &o)| {
+            let x = self.score_of(i, o)?;
+            Some((self.slots.get(i)?.section, i, x))
+        });
+        for (slot, answer) in scored.iter_mut().zip(answers) {
+            *slot = answer;
+            count = count.saturating_add(1);
         }
-        for (a, xa) in scores.iter().enumerate().take(n) {
-            let Some(xa) = *xa else {
-                continue;
-            };
-            for (b, xb) in scores.iter().enumerate().take(n).skip(a.saturating_add(1)) {
-                let Some(xb) = *xb else {
-                    continue;
-                };
-                let Some(i) = self.pair_index(a, b, g) else {
-                    continue;
-                };
-                let by = PairSums {
-                    m: 1,
-                    sum_k: u32::from(xa),
-                    sum_l: u32::from(xb),
-                    sum_kl: u64::from(xa).saturating_mul(u64::from(xb)),
-                };
-                let cell = self.pairs.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
-                bump_pair(cell, by, write)?;
+        let scored = scored.get_mut(..count).unwrap_or(&mut []);
+        scored.sort_unstable();
+        for section in scored.chunk_by(|p, q| p.0 == q.0) {
+            for (k, &(_, a, xa)) in section.iter().enumerate() {
+                for &(_, b, xb) in section.get(k.saturating_add(1)..).unwrap_or(&[]) {
+                    let i = self.pair_index(a, b, g).ok_or(TallyError::InstrumentMismatch)?;
+                    let by = PairSums {
+                        m: 1,
+                        sum_k: u32::from(xa),
+                        sum_l: u32::from(xb),
+                        sum_kl: u64::from(xa).saturating_mul(u64::from(xb)),
+                    };
+                    let cell = self.pairs.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
+                    bump_pair(cell, by, write)?;
+                }
             }
         }
         Ok(())
