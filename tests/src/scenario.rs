@@ -186,6 +186,8 @@ pub struct Session {
     pub exports: Vec<Box<HostTally<'static>>>,
     /// Visitors of each kind, for the report.
     pub visitors: Vec<Visitor>,
+    /// The committed responses, in order.
+    pub responses: Vec<Response<'static>>,
 }
 
 /// A random session of `visitors` on `instrument`, seeded by `seed`, ending with an export.
@@ -197,6 +199,7 @@ pub fn session(instrument: &'static Instrument<'static>, seed: u64, visitors: us
     let mut tally = Box::new(HostTally::new(instrument).expect("instrument fits"));
     let mut exports = Vec::new();
     let mut kinds = Vec::new();
+    let mut responses = Vec::new();
     let start = Press(1 << rng.below(ANSWERS));
     for i in 0..visitors {
         let kind = match rng.below(10) {
@@ -217,6 +220,7 @@ pub fn session(instrument: &'static Instrument<'static>, seed: u64, visitors: us
                     script.press(p, gap, &mut rng);
                 }
                 tally.commit(&response).expect("no overflow");
+                responses.push(response);
             }
             Visitor::Masher => {
                 script.press(start, 0, &mut rng);
@@ -241,7 +245,7 @@ pub fn session(instrument: &'static Instrument<'static>, seed: u64, visitors: us
         // Out of the lock-out before the next visitor.
         script.wait(config.lockout_ms + 500);
     }
-    Session { script: script.finish(), exports, visitors: kinds }
+    Session { script: script.finish(), exports, visitors: kinds, responses }
 }
 
 /// The export text of `tally` under `header`: two tallies are equal when these are.
@@ -250,4 +254,35 @@ pub fn export_text(tally: &HostTally<'_>, header: &Header) -> String {
     let mut buf = vec![0; export::max_encoded_len(tally.instrument())];
     let n = export::encode(tally, header, &mut buf).expect("buffer is max_encoded_len");
     String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// The committed responses as a respondent file for `surveybench benchmark` (trust `site`):
+/// the age-band answer becomes the band's lowest age, "prefer not to say" a blank.
+#[must_use]
+pub fn respondents_csv(instrument: &Instrument<'_>, responses: &[Response<'_>], site: &str) -> String {
+    use surveybench_kernel::QuestionKind;
+    let demographic = |k: QuestionKind| matches!(k, QuestionKind::AgeBand | QuestionKind::Sex);
+    let mut csv = String::from("trust,age,sex");
+    for q in instrument.questions.iter().filter(|q| !demographic(q.kind)) {
+        let _ = write!(csv, ",{}", q.id);
+    }
+    csv.push('\n');
+    let code_of = |r: &Response<'_>, kind| instrument.find_kind(kind).and_then(|k| r.code(k));
+    for r in responses {
+        let age = code_of(r, QuestionKind::AgeBand)
+            .and_then(|c| instrument.age_bands.get(usize::from(c).checked_sub(1)?))
+            .map_or(String::new(), |a| a.to_string());
+        let sex = code_of(r, QuestionKind::Sex).map_or(String::new(), |s| s.to_string());
+        let _ = write!(csv, "{site},{age},{sex}");
+        for (k, q) in instrument.questions.iter().enumerate() {
+            if !demographic(q.kind) {
+                csv.push(',');
+                if let Some(c) = r.code(k) {
+                    let _ = write!(csv, "{c}");
+                }
+            }
+        }
+        csv.push('\n');
+    }
+    csv
 }

@@ -2,6 +2,9 @@
 //! them under QEMU, and every export it writes must be exactly the tally the host computes for
 //! the same visitors (issue 4, deliverable 5).
 
+use clap::Parser;
+use surveybench::app::Outcome;
+use surveybench::cli::Cli;
 use surveybench_kernel::HostTally;
 use surveybench_kernel::bundled::CMH_2024;
 use surveybench_kernel::export;
@@ -44,10 +47,33 @@ fn firmware_exports_equal_the_host_tally_of_the_same_session() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Deliverable 5's second half: `surveybench benchmark` must give the same JSON for the
-/// firmware's exports as for the CSV of the same responses.
+/// Deliverable 5's second half: `surveybench benchmark` gives the same JSON for the
+/// firmware's last export as for a respondent file of the same responses.
 #[test]
-#[ignore = "TODO(issue 4): `surveybench benchmark` does not exist in host-cli yet; then write the session's responses as CSV, run benchmark on both inputs and compare the JSON"]
 fn benchmark_json_of_the_exports_equals_that_of_the_csv() {
-    unimplemented!("needs `surveybench benchmark` and the CSV ingest");
+    let elf = qemu::firmware_elf().expect("firmware builds");
+    let session = scenario::session(&CMH_2024, 7, 120);
+    let dir = std::env::temp_dir().join(format!("surveybench-e2e-bench-{}", std::process::id()));
+    let run = qemu::run(&elf, &session.script, &dir).expect("QEMU runs");
+    assert_eq!(run.code, Some(0), "firmware failed");
+    let last = run.exports.last().expect("the session ends with an export");
+    let export_file = dir.join("kiosk.json");
+    let csv_file = dir.join("respondents.csv");
+    std::fs::write(&export_file, last).unwrap();
+    std::fs::write(&csv_file, scenario::respondents_csv(&CMH_2024, &session.responses, "RT5")).unwrap();
+    let benchmark = |input: &std::path::Path, out: &std::path::Path| {
+        let args = ["surveybench", "benchmark", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        match surveybench::app::run(Cli::parse_from(args)) {
+            Ok(Outcome::Clean) => std::fs::read_to_string(out).unwrap(),
+            Ok(Outcome::Skipped) => panic!("{} had input skipped", input.display()),
+            Err(e) => panic!("{}: {e:#}", input.display()),
+        }
+    };
+    let from_device = benchmark(&export_file, &dir.join("device.json"));
+    let from_csv = benchmark(&csv_file, &dir.join("csv.json"));
+    assert!(from_device.contains("\"respondents\": "), "{from_device}");
+    assert_eq!(from_device, from_csv);
+    let json: serde_json::Value = serde_json::from_str(&from_device).unwrap();
+    assert_eq!(json["national"]["respondents"].as_u64(), Some(session.responses.len() as u64));
+    let _ = std::fs::remove_dir_all(&dir);
 }
