@@ -140,7 +140,10 @@ fn respondent_files_report_unknown_questions_bad_rows_and_cleaned_codes() {
         err.contains(&format!("{}:3: age `abc` is not a whole number; respondent skipped", csv.display())),
         "{err}"
     );
-    assert!(err.contains(&format!("{}:6: row has 4 fields, the header 5; respondent skipped", csv.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}:6: row has 4 fields, the header 5; respondent skipped", csv.display())),
+        "{err}"
+    );
     assert!(err.contains("columns ignored: comment"), "{err}");
     assert!(err.contains("2 answers were invalid codes or multiple ticks"), "{err}");
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();

@@ -1,6 +1,6 @@
 //! `cargo xtask ci`: the checks that decide whether a change lands.
 
-use crate::run::cargo;
+use crate::run::{cargo, run};
 
 /// The thumb target the kiosk runs on.
 pub const TARGET: &str = "thumbv7em-none-eabihf";
@@ -12,6 +12,9 @@ pub type Step = (&'static str, Box<dyn Fn() -> Result<(), String>>);
 /// firmware steps (`cargo xtask ci firmware`).
 pub fn ci(only_firmware: bool) -> Result<(), String> {
     let steps: Vec<Step> = vec![
+        // Idempotent: installs only what is missing (QEMU, R, the thumb target, defmt-print),
+        // so the one test command works on a fresh machine too.
+        ("tools", Box::new(|| run("bash", &[".ci/install-tools"], &[]))),
         ("format", Box::new(|| cargo(&["fmt", "--all", "--check"]))),
         (
             "clippy (host crates)",
@@ -65,7 +68,7 @@ pub fn ci(only_firmware: bool) -> Result<(), String> {
             }),
         ),
     ];
-    let mut steps = if only_firmware { Vec::new() } else { steps };
+    let mut steps = if only_firmware { steps.into_iter().take(1).collect() } else { steps };
     steps.extend(crate::firmware::ci_steps());
     let total = steps.len();
     for (i, (name, step)) in steps.iter().enumerate() {
