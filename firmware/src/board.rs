@@ -13,12 +13,11 @@ use embedded_storage::nor_flash::{
     ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 use semihosting::io::Read as _;
-use surveybench_kernel::export::{Header, max_encoded_len};
+use surveybench_kernel::export::{Header, Sink, max_encoded_len};
 
 use crate::buttons::{Buttons, Gesture};
 use crate::config::Config;
 use crate::display::{Display, Screen};
-use crate::export::Sink;
 use crate::flow::{Event, Kiosk};
 use crate::leds::Leds;
 use crate::script::{ScriptPin, Step, parse_line};

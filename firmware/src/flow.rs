@@ -13,9 +13,9 @@ use surveybench_kernel::{Response, Tally, TallyError};
 use crate::buttons::{ANSWERS, Button, Gesture};
 use crate::config::{Config, IdleAction};
 use crate::display::{Display, Screen};
-use crate::export::{self, Sink, StreamError};
 use crate::leds::{Leds, Signal};
 use crate::storage::{MappedFlash, StorageError, Store};
+use surveybench_kernel::export::{Sink, StreamError, stream};
 
 /// Options shown per page when a question has more options than answer buttons: the last
 /// button then turns the page.
@@ -205,8 +205,8 @@ where
         next.sequence = next.sequence.wrapping_add(1);
         self.store.save(&self.tally, &next).map_err(Failure::Storage)?;
         self.header = next;
-        export::write(&self.tally, &self.header, sink).map_err(|e| match e {
-            StreamError::Sink(_) | StreamError::Format => Failure::Storage(StorageError::Layout),
+        stream(&self.tally, &self.header, sink).map_err(|e| match e {
+            StreamError::Sink(_) | StreamError::Export(_) => Failure::Storage(StorageError::Layout),
         })?;
         self.display.show(Screen::Exported(self.header.sequence));
         Ok(self.header.sequence)

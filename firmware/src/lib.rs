@@ -13,7 +13,6 @@ pub mod buttons;
 pub mod config;
 pub mod crc;
 pub mod display;
-pub mod export;
 pub mod flow;
 pub mod leds;
 pub mod script;

@@ -16,7 +16,7 @@ use surveybench_kernel::Tally;
 use surveybench_kernel::export::{self, ExportError, Header};
 
 use crate::crc::{Crc32, crc32};
-use crate::export::{Sink, StreamError, write};
+use surveybench_kernel::export::{Sink, StreamError, stream};
 
 /// Flash whose whole contents can also be read as memory (internal flash of an MCU, or the
 /// RAM-backed flash on QEMU), so a document can be decoded where it lies.
@@ -195,10 +195,10 @@ impl<F: MappedFlash> Store<F> {
             crc: Crc32::new(),
             len: 0,
         };
-        match write(tally, header, &mut pages) {
+        match stream(tally, header, &mut pages) {
             Ok(()) => {}
             Err(StreamError::Sink(e)) => return Err(e),
-            Err(StreamError::Format) => return Err(StorageError::SlotTooSmall),
+            Err(StreamError::Export(_)) => return Err(StorageError::SlotTooSmall),
         }
         pages.flush()?;
         let (len, doc_crc) = (pages.len, pages.crc.finish());

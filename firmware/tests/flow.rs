@@ -180,7 +180,7 @@ fn the_staff_command_exports_with_an_increasing_sequence_only_when_idle() {
 
 struct Sink<'a>(&'a mut Vec<u8>);
 
-impl surveybench_firmware::export::Sink for Sink<'_> {
+impl surveybench_kernel::export::Sink for Sink<'_> {
     type Error = ();
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()> {
         self.0.extend_from_slice(bytes);

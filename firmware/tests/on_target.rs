@@ -11,9 +11,8 @@ mod tests {
     use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
     use surveybench_firmware::board::{RamFlash, SECTOR};
     use surveybench_firmware::crc::crc32;
-    use surveybench_firmware::export::{Sink, write};
     use surveybench_firmware::storage::{MappedFlash, Store};
-    use surveybench_kernel::export::{self, Header};
+    use surveybench_kernel::export::{self, Header, Sink, stream};
     use surveybench_kernel::{Response, Tally, bundled};
 
     struct State {
@@ -99,8 +98,8 @@ mod tests {
         let header = Header::new("t", "RT5", "2024", 1).unwrap();
         let mut kernel = [0u8; 1400];
         let n = export::encode(&tally, &header, &mut kernel).unwrap();
-        let mut stream = Bytes { buf: [0; 1400], len: 0 };
-        write(&tally, &header, &mut stream).unwrap();
-        defmt::assert_eq!(&stream.buf[..stream.len], &kernel[..n]);
+        let mut streamed = Bytes { buf: [0; 1400], len: 0 };
+        stream(&tally, &header, &mut streamed).unwrap();
+        defmt::assert_eq!(&streamed.buf[..streamed.len], &kernel[..n]);
     }
 }

@@ -125,7 +125,7 @@ fn run_visit(kiosk: &mut TestKiosk, visit: Visit, t: &mut u32, expected: &mut Ex
 
 struct VecSink<'a>(&'a mut Vec<u8>);
 
-impl surveybench_firmware::export::Sink for VecSink<'_> {
+impl surveybench_kernel::export::Sink for VecSink<'_> {
     type Error = ();
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()> {
         self.0.extend_from_slice(bytes);

@@ -194,6 +194,7 @@ fn near_max_value() -> Value {
         "completed": c,
         "abandoned": 147_483_648u64,
         "rejected": u64::from(u32::MAX) - c - 147_483_648,
+        "by_stratum": [c, 0, 0, 0, 0, 0, 0, 0, 0],
     });
     for (i, q) in CMH_2024.questions.iter().enumerate() {
         if q.is_scored() {
@@ -251,7 +252,8 @@ fn assert_documented_shape(instrument: &Instrument<'static>, bytes: &[u8]) {
     let responses = v["responses"].as_object().unwrap();
     let mut rk: Vec<&str> = responses.keys().map(String::as_str).collect();
     rk.sort_unstable();
-    assert_eq!(rk, ["abandoned", "completed", "rejected", "started"]);
+    assert_eq!(rk, ["abandoned", "by_stratum", "completed", "rejected", "started"]);
+    assert_eq!(responses["by_stratum"].as_array().unwrap().len(), 2 * instrument.age_bands.len() + 1);
     let qs = v["questions"].as_array().unwrap();
     assert_eq!(qs.len(), instrument.questions.len());
     for (entry, q) in qs.iter().zip(instrument.questions) {
@@ -515,8 +517,23 @@ fn started_not_equal_to_completed_abandoned_rejected_is_inconsistent() {
     assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Header)));
     // The sum overflowing u32 is inconsistent too, not a panic.
     let mut v = sample_value();
-    v["responses"] = json!({"started": u32::MAX, "completed": u32::MAX, "abandoned": 1, "rejected": 0});
+    v["responses"] = json!({"started": u32::MAX, "completed": u32::MAX, "abandoned": 1, "rejected": 0,
+        "by_stratum": [u32::MAX, 0, 0, 0, 0, 0, 0, 0, 0]});
     assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Header)));
+}
+
+#[test]
+fn respondents_by_stratum_must_add_up_to_completed_and_have_one_entry_per_stratum() {
+    let mut v = sample_value();
+    let first = v["responses"]["by_stratum"][0].as_u64().unwrap();
+    v["responses"]["by_stratum"][0] = json!(first + 1);
+    assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Header)));
+    let mut v = sample_value();
+    v["responses"]["by_stratum"].as_array_mut().unwrap().pop();
+    assert_eq!(decode_value(&v), Err(ExportError::Shape(Record::Header)));
+    let mut v = sample_value();
+    v["responses"].as_object_mut().unwrap().remove("by_stratum");
+    assert_eq!(decode_value(&v), Err(ExportError::Missing(Field::Responses)));
 }
 
 #[test]

@@ -223,6 +223,11 @@ proptest! {
             counters.started,
             counters.completed + counters.abandoned + counters.rejected
         );
+        // Who took part: completed responses per stratum, as the model places them.
+        for g in 0..t.strata() {
+            let model = a.sims.iter().filter(|s| common::model_respondent(&CMH_2024, s).stratum == g).count();
+            prop_assert_eq!(t.respondents(g), u32::try_from(model).unwrap(), "stratum {}", g);
+        }
     }
 
     #[test]
@@ -264,6 +269,7 @@ fn saturated_cmh() -> Box<common::CmhTally> {
     let mut json: serde_json::Value = serde_json::from_slice(&export_bytes(&*t)).expect("export is JSON");
     json["responses"]["started"] = u32::MAX.into();
     json["responses"]["completed"] = u32::MAX.into();
+    json["responses"]["by_stratum"][0] = u32::MAX.into();
     json["questions"][4]["counts"][0][0] = u32::MAX.into(); // Q8, stratum 0, option 1
     let bytes = serde_json::to_vec(&json).unwrap();
     let mut out = cmh_tally();

@@ -188,7 +188,23 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
         const KEYS: [&str; 4] = ["started", "completed", "abandoned", "rejected"];
         let s = self.0;
         let mut values: [Option<u32>; 4] = [None; 4];
+        let mut by_stratum = false;
         while let Some(key) = map.next_key::<&str>()? {
+            if key == "by_stratum" {
+                if core::mem::replace(&mut by_stratum, true) {
+                    return fail(&mut s.error, ExportError::Duplicate(Field::Responses));
+                }
+                let rows: heapless::Vec<u32, { crate::stratum::MAX_STRATA }> = map.next_value()?;
+                if rows.len() != s.tally.strata() {
+                    return fail(&mut s.error, ExportError::Shape(Record::Header));
+                }
+                for (g, &n) in rows.iter().enumerate() {
+                    if let Some(cell) = s.tally.respondents_mut(g) {
+                        *cell = n;
+                    }
+                }
+                continue;
+            }
             let Some(slot) = KEYS.iter().position(|k| *k == key).and_then(|i| values.get_mut(i)) else {
                 return fail(&mut s.error, ExportError::UnknownField(Record::Header));
             };
@@ -196,7 +212,8 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
                 return fail(&mut s.error, ExportError::Duplicate(Field::Responses));
             }
         }
-        let [Some(started), Some(completed), Some(abandoned), Some(rejected)] = values else {
+        let ([Some(started), Some(completed), Some(abandoned), Some(rejected)], true) = (values, by_stratum)
+        else {
             return fail(&mut s.error, ExportError::Missing(Field::Responses));
         };
         *s.tally.counters_mut() = Counters { started, completed, abandoned, rejected };
@@ -455,7 +472,8 @@ fn check_consistency<const Q: usize, const C: usize, const P: usize>(
 ) -> Result<(), ExportError> {
     let c = t.counters();
     let total = c.completed.checked_add(c.abandoned).and_then(|x| x.checked_add(c.rejected));
-    if total != Some(c.started) {
+    let by_stratum = (0..t.strata()).try_fold(0u32, |n, g| n.checked_add(t.respondents(g)));
+    if total != Some(c.started) || by_stratum != Some(c.completed) {
         return Err(ExportError::Inconsistent(Record::Header));
     }
     let instrument = t.instrument();

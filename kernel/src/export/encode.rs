@@ -15,22 +15,28 @@ pub fn encode<const Q: usize, const C: usize, const P: usize>(
     header: &Header,
     buf: &mut [u8],
 ) -> Result<usize, ExportError> {
-    // Fields set directly (not through `Header::new`) are checked too: escaping would break the
-    // maximum length the buffer was sized by.
+    check_header(header)?;
+    serde_json_core::to_slice(&Document { tally, header }, buf).map_err(|_| ExportError::BufferTooSmall)
+}
+
+/// Checks header fields set directly (not through `Header::new`): escaping would break the
+/// maximum length a buffer was sized by.
+pub(super) fn check_header(header: &Header) -> Result<(), ExportError> {
     let fields = [
         (header.device.as_str(), Field::Device),
         (header.site.as_str(), Field::Site),
         (header.period.as_str(), Field::Period),
     ];
-    if let Some((_, field)) = fields.iter().find(|(s, _)| !super::is_plain(s)) {
-        return Err(ExportError::Header(*field));
+    match fields.iter().find(|(s, _)| !super::is_plain(s)) {
+        Some((_, field)) => Err(ExportError::Header(*field)),
+        None => Ok(()),
     }
-    serde_json_core::to_slice(&Document { tally, header }, buf).map_err(|_| ExportError::BufferTooSmall)
 }
 
-struct Document<'t, 'i, const Q: usize, const C: usize, const P: usize> {
-    tally: &'t Tally<'i, Q, C, P>,
-    header: &'t Header,
+/// The export document: the one `Serialize` implementation both encoders use.
+pub(super) struct Document<'t, 'i, const Q: usize, const C: usize, const P: usize> {
+    pub(super) tally: &'t Tally<'i, Q, C, P>,
+    pub(super) header: &'t Header,
 }
 
 /// A 64-bit hash as 16 lower-case hex digits (JSON numbers above 2^53 lose precision).
@@ -74,12 +80,27 @@ struct Responses<'t, 'i, const Q: usize, const C: usize, const P: usize>(&'t Tal
 impl<const Q: usize, const C: usize, const P: usize> Serialize for Responses<'_, '_, Q, C, P> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let c = self.0.counters();
-        let mut map = s.serialize_map(Some(4))?;
+        let mut map = s.serialize_map(Some(5))?;
         map.serialize_entry("started", &c.started)?;
         map.serialize_entry("completed", &c.completed)?;
         map.serialize_entry("abandoned", &c.abandoned)?;
         map.serialize_entry("rejected", &c.rejected)?;
+        map.serialize_entry("by_stratum", &ByStratum(self.0))?;
         map.end()
+    }
+}
+
+/// Completed responses per stratum.
+struct ByStratum<'t, 'i, const Q: usize, const C: usize, const P: usize>(&'t Tally<'i, Q, C, P>);
+
+impl<const Q: usize, const C: usize, const P: usize> Serialize for ByStratum<'_, '_, Q, C, P> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut seq = s.serialize_seq(Some(t.strata()))?;
+        for g in 0..t.strata() {
+            seq.serialize_element(&t.respondents(g))?;
+        }
+        seq.end()
     }
 }
 

@@ -7,9 +7,11 @@
 
 mod decode;
 mod encode;
+mod stream;
 
 pub use decode::decode_into;
 pub use encode::encode;
+pub use stream::{Sink, StreamError, stream};
 
 use core::fmt;
 
@@ -240,8 +242,10 @@ pub fn max_encoded_len(instrument: &Instrument<'_>) -> usize {
         PERIOD_LEN + 2,
         U32_DIGITS,
         U32_DIGITS,
-        // {"started":N,"completed":N,"abandoned":N,"rejected":N}
-        r#"{"started":,"completed":,"abandoned":,"rejected":}"#.len() + 4 * U32_DIGITS,
+        // {"started":N,"completed":N,"abandoned":N,"rejected":N,"by_stratum":[N,...]}
+        r#"{"started":,"completed":,"abandoned":,"rejected":,"by_stratum":[]}"#.len()
+            + 4 * U32_DIGITS
+            + strata * (U32_DIGITS + 1),
         2,
         2,
     ];

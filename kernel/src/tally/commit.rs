@@ -33,6 +33,22 @@ impl CheckedAdd for u64 {
     }
 }
 
+/// Sorts a short slice in place. `sort_unstable` would cost the firmware about 8 KB of flash for
+/// lists of a few dozen entries.
+fn insertion_sort<T: Ord + Copy>(items: &mut [T]) {
+    for i in 1..items.len() {
+        let mut j = i;
+        while j > 0 {
+            let (Some(&a), Some(&b)) = (items.get(j.saturating_sub(1)), items.get(j)) else { break };
+            if a <= b {
+                break;
+            }
+            items.swap(j.saturating_sub(1), j);
+            j = j.saturating_sub(1);
+        }
+    }
+}
+
 fn bump_pair(cell: &mut PairSums, by: PairSums, write: bool) -> Result<(), TallyError> {
     let mut next = *cell;
     bump(&mut next.m, by.m, true)?;
@@ -105,6 +121,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
     ) -> Result<(), TallyError> {
         bump(&mut self.counters.started, 1, write)?;
         bump(&mut self.counters.completed, 1, write)?;
+        bump(self.respondents.get_mut(g).ok_or(TallyError::InstrumentMismatch)?, 1, write)?;
         let n = self.instrument.questions.len();
         for (i, &outcome) in outcomes.iter().enumerate().take(n) {
             let cleaned = self.cleaned.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
@@ -135,7 +152,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
             count = count.saturating_add(1);
         }
         let scored = scored.get_mut(..count).unwrap_or(&mut []);
-        scored.sort_unstable();
+        insertion_sort(scored);
         for section in scored.chunk_by(|p, q| p.0 == q.0) {
             for (k, &(_, a, xa)) in section.iter().enumerate() {
                 for &(_, b, xb) in section.get(k.saturating_add(1)..).unwrap_or(&[]) {
@@ -181,6 +198,9 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         bump(&mut s.completed, o.completed, write)?;
         bump(&mut s.abandoned, o.abandoned, write)?;
         bump(&mut s.rejected, o.rejected, write)?;
+        for (mine, theirs) in self.respondents.iter_mut().zip(other.respondents.iter()) {
+            bump(mine, *theirs, write)?;
+        }
         for (mine, theirs) in self.cleaned.iter_mut().zip(other.cleaned.iter()) {
             bump(&mut mine.routed, theirs.routed, write)?;
             bump(&mut mine.invalid, theirs.invalid, write)?;

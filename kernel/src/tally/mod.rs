@@ -13,6 +13,7 @@ use core::fmt;
 
 use crate::instrument::{Instrument, InstrumentError};
 use crate::response::DEFAULT_QUESTIONS;
+use crate::stratum::MAX_STRATA;
 
 /// Count-cell capacity of [`HostTally`].
 pub const HOST_CELLS: usize = 4096;
@@ -123,6 +124,8 @@ pub struct Tally<'i, const Q: usize = DEFAULT_QUESTIONS, const CELLS: usize = 10
     strata: u8,
     slots: [Slot; Q],
     counters: Counters,
+    /// Completed responses per stratum (who took part, method.md §3).
+    respondents: [u32; MAX_STRATA],
     cleaned: [Cleaned; Q],
     cells: [u32; CELLS],
     pairs: [PairSums; PAIRS],
@@ -154,6 +157,7 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
             strata,
             slots: layout(instrument),
             counters: Counters::default(),
+            respondents: [0; MAX_STRATA],
             cleaned: [Cleaned::default(); Q],
             cells: [0; CELLS],
             pairs: [PairSums::default(); PAIRS],
@@ -182,6 +186,13 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
     #[must_use]
     pub fn counters(&self) -> Counters {
         self.counters
+    }
+
+    /// Completed responses in `stratum` (0 outside the tally's strata): the respondent
+    /// profile a report shows under "who took part".
+    #[must_use]
+    pub fn respondents(&self, stratum: usize) -> u32 {
+        if stratum < self.strata() { self.respondents.get(stratum).copied().unwrap_or(0) } else { 0 }
     }
 
     /// The cleaning counters of question `question`.
@@ -238,6 +249,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
     /// Empties every count and counter.
     pub(crate) fn clear(&mut self) {
         self.counters = Counters::default();
+        self.respondents = [0; MAX_STRATA];
         self.cleaned = [Cleaned::default(); Q];
         self.cells = [0; CELLS];
         self.pairs = [PairSums::default(); PAIRS];
@@ -245,6 +257,10 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
 
     pub(crate) fn counters_mut(&mut self) -> &mut Counters {
         &mut self.counters
+    }
+
+    pub(crate) fn respondents_mut(&mut self, stratum: usize) -> Option<&mut u32> {
+        if stratum < self.strata() { self.respondents.get_mut(stratum) } else { None }
     }
 
     pub(crate) fn cleaned_mut(&mut self, question: usize) -> Option<&mut Cleaned> {

@@ -160,6 +160,8 @@ pub fn fft_tally_of(input: &TallyInput) -> Box<FftTally> {
 pub struct Snapshot {
     /// `counters()`.
     pub counters: Counters,
+    /// `respondents(g)` for every stratum.
+    pub respondents: Vec<u32>,
     /// `cleaned(q)` for every question.
     pub cleaned: Vec<Cleaned>,
     /// `counts(q, g)` for every question and stratum.
@@ -182,6 +184,7 @@ pub fn snapshot<const Q: usize, const C: usize, const P: usize>(tally: &Tally<'_
     }
     Snapshot {
         counters: tally.counters(),
+        respondents: (0..strata).map(|g| tally.respondents(g)).collect(),
         cleaned: (0..n).map(|q| tally.cleaned(q)).collect(),
         counts: (0..n).map(|q| (0..strata).map(|g| tally.counts(q, g).to_vec()).collect()).collect(),
         pairs,
