@@ -62,6 +62,8 @@ pub struct National {
     pub respondents: u64,
     /// Over trusts with a sample frame.
     pub response_rate: Option<ResponseRate>,
+    /// Respondents by age band and by sex, all trusts.
+    pub who_took_part: WhoTookPart,
     /// The same for the previous year, when given.
     pub previous: Option<Box<National>>,
 }
@@ -98,6 +100,8 @@ pub struct NationalFigures {
     pub phi: Option<f64>,
     /// Additive between-trust variance.
     pub tau2: f64,
+    /// Last year's national average (its own trusts' unsuppressed scores), when given.
+    pub previous_mean: Option<f64>,
 }
 
 /// Whether a change was tested, and if not why.
@@ -144,6 +148,8 @@ pub struct TrustSummary {
     pub trust: String,
     /// Completed responses.
     pub respondents: u32,
+    /// Respondents by age band and by sex.
+    pub who_took_part: WhoTookPart,
     /// This year's response rate, when a sample frame was given.
     pub response_rate: Option<ResponseRate>,
     /// Last year's, when a previous frame was given.
@@ -156,6 +162,58 @@ pub struct TrustSummary {
     pub bands: BandCounts,
     /// Questions that increased, decreased, did not change, or were not tested.
     pub changes: ChangeCounts,
+}
+
+/// Respondents by age band and by sex (from the tallies' strata, method.md §3). Respondents of
+/// unknown age *or* sex share one stratum, so both breakdowns end with that group.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WhoTookPart {
+    /// Per age band (`16-35`, ..., `66+`), then `unknown age or sex`.
+    pub age: Vec<Group>,
+    /// `male`, `female`, then `unknown age or sex`.
+    pub sex: Vec<Group>,
+}
+
+/// One group of respondents.
+#[derive(Clone, Debug, Serialize)]
+pub struct Group {
+    /// The group's label.
+    pub group: String,
+    /// Completed responses in it.
+    pub respondents: u32,
+}
+
+/// Label of the group of respondents of unknown age or sex.
+pub const UNKNOWN_GROUP: &str = "unknown age or sex";
+
+impl WhoTookPart {
+    /// The breakdowns of `tallies` pooled.
+    #[must_use]
+    pub fn of<'t>(
+        instrument: &Instrument<'_>,
+        tallies: impl Iterator<Item = &'t HostTally<'t>> + Clone,
+    ) -> Self {
+        let strata = instrument.strata();
+        let count = |g: usize| tallies.clone().map(|t| t.respondents(g)).sum::<u32>();
+        let bands = instrument.age_bands;
+        let label = |b: usize| match (bands.get(b), bands.get(b + 1)) {
+            (Some(lo), Some(next)) => format!("{lo}-{}", next.saturating_sub(1)),
+            (Some(lo), None) => format!("{lo}+"),
+            _ => String::new(),
+        };
+        let unknown = Group { group: UNKNOWN_GROUP.to_owned(), respondents: count(strata - 1) };
+        let mut age: Vec<Group> = (0..bands.len())
+            .map(|b| Group { group: label(b), respondents: count(2 * b) + count(2 * b + 1) })
+            .collect();
+        age.push(unknown.clone());
+        let by_sex = |s: usize| (0..bands.len()).map(|b| count(2 * b + s)).sum();
+        let sex = vec![
+            Group { group: "male".to_owned(), respondents: by_sex(0) },
+            Group { group: "female".to_owned(), respondents: by_sex(1) },
+            unknown,
+        ];
+        Self { age, sex }
+    }
 }
 
 /// Number of questions in each band.
@@ -267,7 +325,7 @@ pub struct Inputs<'a> {
     pub previous: Option<&'a Dataset>,
 }
 
-fn national(data: &Dataset) -> National {
+fn national(instrument: &Instrument<'_>, data: &Dataset) -> National {
     let respondents = data.trusts.values().map(|t| u64::from(t.counters().completed)).sum();
     let framed: Vec<ResponseRate> = data
         .trusts
@@ -285,7 +343,8 @@ fn national(data: &Dataset) -> National {
             rate: (base > 0).then(|| f64::from(completed) / f64::from(base)),
         }
     });
-    National { trusts: data.trusts.len(), respondents, response_rate, previous: None }
+    let who_took_part = WhoTookPart::of(instrument, data.trusts.values().map(|t| &**t));
+    National { trusts: data.trusts.len(), respondents, response_rate, who_took_part, previous: None }
 }
 
 /// Builds an item from one year's scores and last year's, banding its trusts (method.md §7-§9).
@@ -307,7 +366,19 @@ fn item(
         }
         let (min, max) =
             pairs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
-        NationalFigures { mean: d.national, min, max, trusts: pairs.len(), phi: d.phi, tau2: d.tau2 }
+        let previous_mean = previous.and_then(|m| {
+            let scores: Vec<f64> = m.values().filter(|s| !s.suppressed).filter_map(|s| s.value).collect();
+            (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
+        });
+        NationalFigures {
+            mean: d.national,
+            min,
+            max,
+            trusts: pairs.len(),
+            phi: d.phi,
+            tau2: d.tau2,
+            previous_mean,
+        }
     });
     let results = codes
         .iter()
@@ -394,9 +465,9 @@ pub fn benchmark(inputs: &Inputs<'_>) -> Benchmark {
             item(head, &now.codes, scores, prev_of(section.id), profile)
         })
         .collect();
-    let trusts = summaries(&now.codes, &questions, current, previous);
-    let mut nat = national(current);
-    nat.previous = previous.map(|p| Box::new(national(p)));
+    let trusts = summaries(instrument, &now.codes, &questions, current, previous);
+    let mut nat = national(instrument, current);
+    nat.previous = previous.map(|p| Box::new(national(instrument, p)));
     Benchmark {
         schema: SCHEMA,
         version: VERSION,
@@ -415,6 +486,7 @@ pub fn benchmark(inputs: &Inputs<'_>) -> Benchmark {
 }
 
 fn summaries(
+    instrument: &Instrument<'_>,
     codes: &[String],
     questions: &[Item],
     current: &Dataset,
@@ -454,6 +526,10 @@ fn summaries(
             TrustSummary {
                 trust: code.clone(),
                 respondents: completed,
+                who_took_part: WhoTookPart::of(
+                    instrument,
+                    current.trusts.get(code).map(|t| &**t).into_iter(),
+                ),
                 response_rate: rate_in(current),
                 previous_response_rate: previous.and_then(rate_in),
                 top_five,

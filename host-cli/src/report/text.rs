@@ -54,12 +54,17 @@ pub fn render(b: &Benchmark, trust: &str) -> Result<String> {
     let _ = writeln!(w, "2. HEADLINE RESULTS\n\nWho took part");
     let _ = writeln!(
         w,
-        "  completed responses: {}; response rate {} (national {}; last year {})\n",
+        "  completed responses: {}; response rate {} (national {}; last year {})",
         summary.respondents,
         pct(summary.response_rate.as_ref()),
         pct(b.national.response_rate.as_ref()),
         pct(summary.previous_response_rate.as_ref()),
     );
+    let groups = |g: &[crate::benchmark::Group]| {
+        g.iter().map(|x| format!("{} {}", x.group, x.respondents)).collect::<Vec<_>>().join(", ")
+    };
+    let _ = writeln!(w, "  age: {}", groups(&summary.who_took_part.age));
+    let _ = writeln!(w, "  sex: {}\n", groups(&summary.who_took_part.sex));
     let _ = writeln!(w, "Summary of findings (questions per band)");
     for band in Band::ALL {
         let _ = writeln!(w, "  {:<32} {}", band.label(), summary.bands.get(band));
