@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use surveybench_kernel::Instrument;
 
-use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction};
+use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFormat};
 use crate::ingest::{self, Dataset, Options};
 use crate::profile::Profile;
 use crate::{benchmark, instrument_file, report, simulate};
@@ -62,7 +62,22 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             emit(out.as_deref(), &text)?;
             Ok(study.outcome())
         }
-        Command::Report { trust, instrument, inputs, previous, frame, method, out, survey_year, strict } => {
+        Command::Report {
+            trust,
+            all_trusts,
+            format,
+            instrument,
+            inputs,
+            previous,
+            frame,
+            method,
+            out,
+            survey_year,
+            strict,
+        } => {
+            if format == ReportFormat::Pdf && out.is_none() {
+                bail!("--format pdf needs --out FILE");
+            }
             let study = Study::load(
                 &instrument,
                 method.as_deref(),
@@ -71,7 +86,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
                 frame,
                 Options { strict, survey_year },
             )?;
-            emit(out.as_deref(), &report::text::render(&study.benchmark(), &trust)?)?;
+            let b = study.benchmark();
+            match (trust, out) {
+                (_, Some(dir)) if all_trusts => write_all_reports(&b, format, &dir)?,
+                (Some(trust), out) => write_report(&b, &trust, format, out.as_deref())?,
+                _ => bail!("give --trust CODE, or --all-trusts with --out DIR"),
+            }
             Ok(study.outcome())
         }
         Command::Simulate { instrument, seed, out, trusts, respondents } => {
@@ -113,6 +133,37 @@ fn emit(out: Option<&Path>, text: &str) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Writes one trust's report in `format` to `out` (standard output for text and HTML).
+fn write_report(
+    b: &benchmark::Benchmark,
+    trust: &str,
+    format: ReportFormat,
+    out: Option<&Path>,
+) -> Result<()> {
+    match (format, out) {
+        (ReportFormat::Text, out) => emit(out, &report::text::render(b, trust)?),
+        (ReportFormat::Html, out) => emit(out, &report::html::render(b, trust)?),
+        (ReportFormat::Pdf, Some(out)) => report::pdf::write(&report::html::render(b, trust)?, out),
+        (ReportFormat::Pdf, None) => bail!("--format pdf needs --out FILE"),
+    }
+}
+
+/// Writes every trust's report into `dir` as `report-CODE.EXT`, and `index.html` linking them.
+fn write_all_reports(b: &benchmark::Benchmark, format: ReportFormat, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let mut files = Vec::new();
+    for t in &b.trusts {
+        let name = format!("report-{}.{}", t.trust, format.extension());
+        write_report(b, &t.trust, format, Some(&dir.join(&name)))?;
+        files.push(name);
+    }
+    let index = dir.join("index.html");
+    std::fs::write(&index, report::html::index(b, &files))
+        .with_context(|| format!("{}: cannot write", index.display()))?;
+    eprintln!("surveybench: {} reports and {} written", files.len(), index.display());
+    Ok(())
 }
 
 /// An instrument, a profile, and one or two years of ingested data.
@@ -215,6 +266,7 @@ fn demo(out: &Path) -> Result<Outcome> {
         (out.join("benchmark.json"), report::json::render(&b)?),
         (out.join("benchmark.csv"), report::csv::render(&b)?),
         (out.join(format!("report-{trust}.txt")), report::text::render(&b, &trust)?),
+        (out.join(format!("report-{trust}.html")), report::html::render(&b, &trust)?),
     ];
     for (path, text) in &files {
         std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
@@ -227,5 +279,6 @@ fn demo(out: &Path) -> Result<Outcome> {
     println!("  benchmark (JSON): {}", files[0].0.display());
     println!("  benchmark (CSV):  {}", files[1].0.display());
     println!("  report for {trust}: {}", files[2].0.display());
+    println!("  report for {trust} (HTML): {}", files[3].0.display());
     Ok(study.outcome())
 }

@@ -24,6 +24,29 @@ pub enum Format {
     Text,
 }
 
+/// Output formats of `report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// Plain text.
+    Text,
+    /// One self-contained HTML page with charts (inline CSS and SVG, no scripts).
+    Html,
+    /// The HTML page printed to PDF by headless Chromium.
+    Pdf,
+}
+
+impl ReportFormat {
+    /// The file extension.
+    #[must_use]
+    pub fn extension(self) -> &'static str {
+        match self {
+            ReportFormat::Text => "txt",
+            ReportFormat::Html => "html",
+            ReportFormat::Pdf => "pdf",
+        }
+    }
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -57,11 +80,17 @@ pub enum Command {
         #[arg(long)]
         strict: bool,
     },
-    /// One trust's report as text, in the published report's order.
+    /// One trust's report (text, HTML or PDF), in the published report's order.
     Report {
         /// Trust code.
-        #[arg(long)]
-        trust: String,
+        #[arg(long, required_unless_present = "all_trusts", conflicts_with = "all_trusts")]
+        trust: Option<String>,
+        /// Every trust's report into the folder `--out`, with an index.html linking them.
+        #[arg(long, requires = "out")]
+        all_trusts: bool,
+        /// Output format; `pdf` needs `--out` and Chromium.
+        #[arg(long, value_enum, default_value = "text")]
+        format: ReportFormat,
         /// Bundled instrument id or instrument JSON file.
         #[arg(long, default_value = "cmh-2024")]
         instrument: String,
@@ -77,7 +106,7 @@ pub enum Command {
         /// Method profile TOML.
         #[arg(long)]
         method: Option<PathBuf>,
-        /// Write here instead of standard output.
+        /// Write here instead of standard output (a folder with `--all-trusts`).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Survey year, for `year_of_birth`.

@@ -1,7 +1,9 @@
 //! Renderers of the benchmark model, one file per format.
 
 pub mod csv;
+pub mod html;
 pub mod json;
+pub mod pdf;
 pub mod text;
 
 /// One decimal place, as the published report prints scores; "n/a" when absent.
