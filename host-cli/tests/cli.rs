@@ -146,6 +146,12 @@ fn respondent_files_report_unknown_questions_bad_rows_and_cleaned_codes() {
     );
     assert!(err.contains("columns ignored: comment"), "{err}");
     assert!(err.contains("2 answers were invalid codes or multiple ticks"), "{err}");
+    assert!(
+        err.contains(
+            "first: line 4 column FFT: `9` is not an option; line 5 column FFT: `1;2`, several options ticked"
+        ),
+        "{err}"
+    );
     let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(json["national"]["respondents"], 3, "rows 2, 4 and 5 are counted");
 

@@ -85,13 +85,13 @@ pub fn read(
         split_lines(body, 2, rayon::current_num_threads() * 4)
     };
     let chunk = Chunk { path, instrument, columns: &columns, survey_year };
-    let results: Vec<(Trusts, Vec<Problem>, usize)> =
+    let results: Vec<(Trusts, Vec<Problem>, Cleaned)> =
         parts.par_iter().map(|&(line, part)| chunk.read(part, line)).collect();
     let mut trusts = Trusts::new();
-    let mut cleaned = 0usize;
+    let mut cleaned = Cleaned::default();
     for (part, part_problems, part_cleaned) in results {
         problems.extend(part_problems);
-        cleaned += part_cleaned;
+        cleaned.merge(part_cleaned);
         for (code, tally) in part {
             match trusts.get_mut(&code) {
                 Some(t) => {
@@ -105,14 +105,46 @@ pub fn read(
             }
         }
     }
-    if cleaned > 0 {
+    if cleaned.count > 0 {
+        let examples: Vec<String> =
+            cleaned.examples.iter().map(|(line, what)| format!("line {line} {what}")).collect();
         problems.push(Problem::note(
             path,
             None,
-            format!("{cleaned} answers were invalid codes or multiple ticks: cleaned to not answered and counted (method §2)"),
+            format!(
+                "{} answers were invalid codes or multiple ticks: cleaned to not answered and counted (method §2); first: {}",
+                cleaned.count,
+                examples.join("; ")
+            ),
         ));
     }
     trusts
+}
+
+/// Answers cleaned in a file: how many, and where the first few were.
+#[derive(Default)]
+struct Cleaned {
+    count: usize,
+    examples: Vec<(u64, String)>,
+}
+
+impl Cleaned {
+    /// How many examples a note shows.
+    const SHOWN: usize = 5;
+
+    fn add(&mut self, line: Option<u64>, cells: Vec<String>) {
+        self.count += cells.len();
+        for what in cells.into_iter().take(Self::SHOWN.saturating_sub(self.examples.len())) {
+            self.examples.push((line.unwrap_or(0), what));
+        }
+    }
+
+    /// Adds a later part's count and examples (parts are merged in file order).
+    fn merge(&mut self, other: Cleaned) {
+        self.count += other.count;
+        self.examples.extend(other.examples);
+        self.examples.truncate(Self::SHOWN);
+    }
 }
 
 /// Splits `body` (whose first line is line `first`) into about `parts` pieces at line ends;
@@ -144,8 +176,8 @@ struct Chunk<'a> {
 
 impl Chunk<'_> {
     /// Reads the rows of `part`, whose first line is line `first` of the file.
-    fn read(&self, part: &[u8], first: u64) -> (Trusts, Vec<Problem>, usize) {
-        let (mut trusts, mut problems, mut cleaned) = (Trusts::new(), Vec::new(), 0usize);
+    fn read(&self, part: &[u8], first: u64) -> (Trusts, Vec<Problem>, Cleaned) {
+        let (mut trusts, mut problems, mut cleaned) = (Trusts::new(), Vec::new(), Cleaned::default());
         let Ok(mut response) = HostResponse::new(self.instrument) else {
             return (trusts, problems, cleaned);
         };
@@ -178,7 +210,7 @@ impl Chunk<'_> {
             response.reset();
             match fill(&mut response, &record, self.columns, self.survey_year) {
                 Ok((trust, row_cleaned)) => {
-                    cleaned += row_cleaned;
+                    cleaned.add(line, row_cleaned);
                     if let Err(e) = commit(&mut trusts, trust, &response) {
                         problems.push(Problem::error(
                             self.path,
@@ -264,15 +296,18 @@ fn map_columns(
     Some(columns)
 }
 
-/// Fills `response` from one row; returns the trust code and how many answers were cleaned.
+/// Fills `response` from one row; returns the trust code and a description of each answer that
+/// was cleaned (usually none).
 fn fill(
     response: &mut HostResponse<'_>,
     record: &csv::StringRecord,
     columns: &[Column],
     survey_year: Option<u16>,
-) -> Result<(String, usize), String> {
+) -> Result<(String, Vec<String>), String> {
     let mut trust = None;
-    let (mut age, mut sex, mut cleaned) = (None, None, 0usize);
+    let (mut age, mut sex, mut cleaned) = (None, None, Vec::new());
+    let instrument = response.instrument();
+    let id = |k: usize| instrument.question(k).map_or("?", |q| q.id);
     for (column, raw) in columns.iter().zip(record.iter()) {
         let raw = raw.trim();
         match column {
@@ -292,11 +327,13 @@ fn fill(
                 Cell::Blank => {}
                 Cell::Code(code) if response.answer(*k, code).is_ok() => {}
                 Cell::Code(_) => {
-                    cleaned += 1;
+                    cleaned.push(format!("column {}: `{raw}` is not an option", id(*k)));
                     response.clean(*k, Cleaning::OutOfRange).map_err(|e| e.to_string())?;
                 }
                 Cell::Cleaned(why) => {
-                    cleaned += 1;
+                    let what =
+                        if why == Cleaning::MultiTicked { "several options ticked" } else { "not a code" };
+                    cleaned.push(format!("column {}: `{raw}`, {what}", id(*k)));
                     response.clean(*k, why).map_err(|e| e.to_string())?;
                 }
             },
