@@ -169,7 +169,8 @@ pub fn range_bar(bar: &RangeBar<'_>, rules: &ExpectedRange, size: BarSize) -> Ma
             }
             line class="marker" x1=(c(mx)) x2=(c(mx)) y1=(c(top - 6.0)) y2=(c(top + bar_h + 4.0))
                 stroke="#000" stroke-width="3" {}
-            text x=(c(mx)) y=(c(top - 8.0)) text-anchor="middle" font-weight="bold" { (c(bar.score)) }
+            // The score label stays inside the chart when the trust is the lowest or highest.
+            text x=(c(mx.clamp(14.0, w - 14.0))) y=(c(top - 8.0)) text-anchor="middle" font-weight="bold" { (c(bar.score)) }
             // A question's lowest and highest are in its table row; a section's are printed here.
             @if size == BarSize::Large {
                 text x=(c(scale.x0)) y=(c(h - 3.0)) text-anchor="start" fill="#333" { (c(nat.min)) }
@@ -221,12 +222,13 @@ pub fn paired_bars(id: &str, title: &str, desc: &str, rows: &[PairRow<'_>], unit
 }
 
 /// Bars diverging from zero (the national average): `(label, difference)`, positive to the
-/// right in blue, negative to the left in orange.
+/// right in blue, negative to the left in orange, on a scale of `±reach` (at least 0.5), so
+/// that charts given the same reach compare.
 #[must_use]
-pub fn diverging_bars(id: &str, title: &str, desc: &str, rows: &[(&str, f64)]) -> Markup {
+pub fn diverging_bars(id: &str, title: &str, desc: &str, rows: &[(&str, f64)], reach: f64) -> Markup {
     let (w, label_w, row_h) = (560.0, 80.0, 26.0);
     let h = 30.0 + row_h * rows.len() as f64;
-    let reach = rows.iter().map(|r| r.1.abs()).fold(0.5_f64, f64::max);
+    let reach = rows.iter().map(|r| r.1.abs()).fold(reach.max(0.5), f64::max);
     let scale = Scale::new(-reach, reach, label_w + 40.0, w - 40.0);
     let zero = scale.at(0.0);
     let (tid, did) = (format!("{id}-t"), format!("{id}-d"));

@@ -196,13 +196,13 @@ fn band_key(band: Band) -> &'static str {
     }
 }
 
-fn gap_chart(v: &View<'_>, id: &str, heading: &str, gaps: &[Gap]) -> Markup {
+fn gap_chart(v: &View<'_>, (id, heading): (&str, &str), gaps: &[Gap], reach: f64) -> Markup {
     let rows: Vec<(&str, f64)> = gaps.iter().map(|g| (g.question.as_str(), g.difference)).collect();
     let desc =
         gaps.iter().map(|g| format!("{} {:+.1}", g.question, g.difference)).collect::<Vec<_>>().join("; ");
     html! {
         h4 { (heading) }
-        (charts::diverging_bars(id, &format!("{heading}: difference from the national average"), &desc, &rows))
+        (charts::diverging_bars(id, &format!("{heading}: difference from the national average"), &desc, &rows, reach))
         table.data {
             thead { tr { th scope="col" { "question" } th scope="col" { "this trust" } th scope="col" { "national average" } th scope="col" { "difference" } } }
             tbody {
@@ -217,14 +217,16 @@ fn gap_chart(v: &View<'_>, id: &str, heading: &str, gaps: &[Gap]) -> Markup {
     }
 }
 
-/// 2. Headline results: top and bottom five against the national average.
+/// 2. Headline results: top and bottom five against the national average, on one scale.
 pub fn best_and_worst(v: &View<'_>) -> Markup {
+    let s = v.summary;
+    let reach = s.top_five.iter().chain(&s.bottom_five).map(|g| g.difference.abs()).fold(0.0, f64::max);
     html! {
         section #best-worst {
             h3 { "Best and worst performance relative to the national average" }
             p { "The five results furthest above and furthest below the national average. If none is above (or below), the closest ones are shown." }
-            (gap_chart(v, "top5", "Top five scores", &v.summary.top_five))
-            (gap_chart(v, "bottom5", "Bottom five scores", &v.summary.bottom_five))
+            (gap_chart(v, ("top5", "Top five scores"), &v.summary.top_five, reach))
+            (gap_chart(v, ("bottom5", "Bottom five scores"), &v.summary.bottom_five, reach))
         }
     }
 }
