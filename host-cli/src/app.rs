@@ -2,12 +2,12 @@
 //! exit-code handling).
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use surveybench_kernel::Instrument;
 
-use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFormat};
+use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFormat, StudyArgs};
 use crate::ingest::{self, Dataset, Options};
 use crate::profile::Profile;
 use crate::{benchmark, instrument_file, report, simulate};
@@ -29,25 +29,8 @@ pub enum Outcome {
 /// Anything that stops the command; skipped input is an [`Outcome`], not an error.
 pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
-        Command::Benchmark {
-            instrument,
-            inputs,
-            previous,
-            frame,
-            method,
-            format,
-            out,
-            survey_year,
-            strict,
-        } => {
-            let study = Study::load(
-                &instrument,
-                method.as_deref(),
-                &inputs,
-                &previous,
-                frame,
-                Options { strict, survey_year },
-            )?;
+        Command::Benchmark { study, format, out } => {
+            let study = Study::load(&study)?;
             let b = study.benchmark();
             let text = match format {
                 Format::Json => report::json::render(&b)?,
@@ -62,30 +45,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             emit(out.as_deref(), &text)?;
             Ok(study.outcome())
         }
-        Command::Report {
-            trust,
-            all_trusts,
-            format,
-            instrument,
-            inputs,
-            previous,
-            frame,
-            method,
-            out,
-            survey_year,
-            strict,
-        } => {
+        Command::Report { trust, all_trusts, format, study, out } => {
             if format == ReportFormat::Pdf && out.is_none() {
                 bail!("--format pdf needs --out FILE");
             }
-            let study = Study::load(
-                &instrument,
-                method.as_deref(),
-                &inputs,
-                &previous,
-                frame,
-                Options { strict, survey_year },
-            )?;
+            let study = Study::load(&study)?;
             let b = study.benchmark();
             match (trust, out) {
                 (_, Some(dir)) if all_trusts => write_all_reports(&b, format, &dir)?,
@@ -175,16 +139,10 @@ struct Study {
 }
 
 impl Study {
-    fn load(
-        instrument: &str,
-        method: Option<&Path>,
-        inputs: &[PathBuf],
-        previous: &[PathBuf],
-        frame: Option<PathBuf>,
-        options: Options,
-    ) -> Result<Self> {
-        let instrument = instrument_file::load(instrument)?;
-        let profile = match method {
+    fn load(args: &StudyArgs) -> Result<Self> {
+        let options = Options { strict: args.strict, survey_year: args.survey_year };
+        let instrument = instrument_file::load(&args.instrument)?;
+        let profile = match &args.method {
             Some(path) => Profile::load(path)?,
             None => Profile::npsp_2024(),
         };
@@ -197,17 +155,17 @@ impl Study {
                 instrument.age_bands
             );
         }
-        let mut current_inputs = inputs.to_vec();
-        current_inputs.extend(frame);
+        let mut current_inputs = args.inputs.clone();
+        current_inputs.extend(args.frame.clone());
         let current = ingest::ingest(instrument, &current_inputs, options)?;
         report_problems("this year", &current);
         if current.trusts.is_empty() {
             bail!("no usable input: no trust has any respondent");
         }
-        let previous = if previous.is_empty() {
+        let previous = if args.previous.is_empty() {
             None
         } else {
-            let p = ingest::ingest(instrument, previous, options)?;
+            let p = ingest::ingest(instrument, &args.previous, options)?;
             report_problems("previous year", &p);
             Some(p)
         };
@@ -247,14 +205,15 @@ fn demo(out: &Path) -> Result<Outcome> {
     let data = out.join("data");
     let years = simulate::simulate(instrument, &simulate::Plan::national(2024), &data)?;
     let [before, now] = years.as_slice() else { bail!("simulation wrote {} years, expected 2", years.len()) };
-    let study = Study::load(
-        instrument.id,
-        None,
-        &[now.join("devices")],
-        &[before.join("devices"), before.join("frame.csv")],
-        Some(now.join("frame.csv")),
-        Options::default(),
-    )?;
+    let study = Study::load(&StudyArgs {
+        instrument: instrument.id.to_owned(),
+        inputs: vec![now.join("devices")],
+        previous: vec![before.join("devices"), before.join("frame.csv")],
+        frame: Some(now.join("frame.csv")),
+        method: None,
+        survey_year: None,
+        strict: false,
+    })?;
     let b = study.benchmark();
     // Show the trust with the most questions outside "about the same": the most to read.
     let banded = |t: &benchmark::TrustSummary| {

@@ -366,7 +366,8 @@ fn item(
         }
         let (min, max) =
             pairs.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
-        let previous_mean = previous.and_then(|m| {
+        // Last year's average only where the item is compared, as for the trust's own score.
+        let previous_mean = previous.filter(|_| comparable).and_then(|m| {
             let scores: Vec<f64> = m.values().filter(|s| !s.suppressed).filter_map(|s| s.value).collect();
             (!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64)
         });

@@ -47,38 +47,46 @@ impl ReportFormat {
     }
 }
 
+/// What a benchmark is computed from: shared by `benchmark` and `report`.
+#[derive(Debug, clap::Args)]
+pub struct StudyArgs {
+    /// Bundled instrument id (cmh-2024, fft) or instrument JSON file.
+    #[arg(long, default_value = "cmh-2024")]
+    pub instrument: String,
+    /// This year's inputs: device exports, respondent CSVs, sample frames, or folders of them.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Last year's inputs, for change over time.
+    #[arg(long, num_args = 1..)]
+    pub previous: Vec<PathBuf>,
+    /// A sample frame CSV (`trust,invited,undeliverable,deceased`) for this year.
+    #[arg(long)]
+    pub frame: Option<PathBuf>,
+    /// Method profile TOML (default: built-in npsp-2024).
+    #[arg(long)]
+    pub method: Option<PathBuf>,
+    /// Survey year, for respondent files with `year_of_birth`.
+    #[arg(long)]
+    pub survey_year: Option<u16>,
+    /// Stop at the first input error instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+}
+
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// The whole national benchmark.
     Benchmark {
-        /// Bundled instrument id (cmh-2024, fft) or instrument JSON file.
-        #[arg(long, default_value = "cmh-2024")]
-        instrument: String,
-        /// This year's inputs: device exports, respondent CSVs, sample frames, or folders of them.
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// Last year's inputs, for change over time.
-        #[arg(long, num_args = 1..)]
-        previous: Vec<PathBuf>,
-        /// A sample frame CSV (`trust,invited,undeliverable,deceased`) for this year.
-        #[arg(long)]
-        frame: Option<PathBuf>,
-        /// Method profile TOML (default: built-in npsp-2024).
-        #[arg(long)]
-        method: Option<PathBuf>,
+        /// Instrument, inputs, profile.
+        #[command(flatten)]
+        study: StudyArgs,
         /// Output format.
         #[arg(long, value_enum, default_value = "json")]
         format: Format,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Survey year, for respondent files with `year_of_birth`.
-        #[arg(long)]
-        survey_year: Option<u16>,
-        /// Stop at the first input error instead of skipping it.
-        #[arg(long)]
-        strict: bool,
     },
     /// One trust's report (text, HTML or PDF), in the published report's order.
     Report {
@@ -91,30 +99,12 @@ pub enum Command {
         /// Output format; `pdf` needs `--out` and Chromium.
         #[arg(long, value_enum, default_value = "text")]
         format: ReportFormat,
-        /// Bundled instrument id or instrument JSON file.
-        #[arg(long, default_value = "cmh-2024")]
-        instrument: String,
-        /// This year's inputs.
-        #[arg(required = true)]
-        inputs: Vec<PathBuf>,
-        /// Last year's inputs.
-        #[arg(long, num_args = 1..)]
-        previous: Vec<PathBuf>,
-        /// Sample frame for this year.
-        #[arg(long)]
-        frame: Option<PathBuf>,
-        /// Method profile TOML.
-        #[arg(long)]
-        method: Option<PathBuf>,
+        /// Instrument, inputs, profile.
+        #[command(flatten)]
+        study: StudyArgs,
         /// Write here instead of standard output (a folder with `--all-trusts`).
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Survey year, for `year_of_birth`.
-        #[arg(long)]
-        survey_year: Option<u16>,
-        /// Stop at the first input error.
-        #[arg(long)]
-        strict: bool,
     },
     /// A simulated national data set for two consecutive years.
     Simulate {
