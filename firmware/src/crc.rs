@@ -1,5 +1,23 @@
-//! CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`), computed a byte at a time without a
-//! table: storage checks a few kilobytes per save, so 1 KiB of table would buy nothing.
+//! CRC-32 (IEEE 802.3, reflected, as zlib's `crc32`), computed four bits at a time from a
+//! 16-entry table: 64 bytes of flash for about four times the speed of the bitwise loop, which
+//! matters because every save checksums the whole stored tally (12-18 KB for `cmh-2024`).
+
+/// The CRC of each 4-bit value, for the reflected polynomial 0xEDB88320.
+const NIBBLE: [u32; 16] = {
+    let mut table = [0u32; 16];
+    let mut n = 0;
+    while n < 16 {
+        let mut c = n as u32;
+        let mut k = 0;
+        while k < 4 {
+            c = if c & 1 == 1 { (c >> 1) ^ 0xEDB8_8320 } else { c >> 1 };
+            k += 1;
+        }
+        table[n] = c;
+        n += 1;
+    }
+    table
+};
 
 /// A running CRC-32.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,9 +40,10 @@ impl Crc32 {
     pub fn update(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 ^= u32::from(b);
-            for _ in 0..8 {
-                let mask = (self.0 & 1).wrapping_neg();
-                self.0 = (self.0 >> 1) ^ (0xEDB8_8320 & mask);
+            for _ in 0..2 {
+                // The low nibble indexes the table; `& 0xF` keeps the index in bounds.
+                let nibble = (self.0 & 0xF) as usize;
+                self.0 = (self.0 >> 4) ^ NIBBLE[nibble & 0xF];
             }
         }
     }
