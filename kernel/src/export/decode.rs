@@ -10,7 +10,6 @@ use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json_core::de::Deserializer;
 
 use super::{ExportError, FORMAT, Field, Header, Record, VERSION, pair_order};
-use crate::score::MAX_UNITS;
 use crate::tally::{Counters, Tally};
 
 /// Decodes the export in `bytes` into `tally`, which is cleared first and must have been made
@@ -39,7 +38,7 @@ pub fn decode_into<const Q: usize, const C: usize, const P: usize>(
             return Err(ExportError::Missing(*field));
         }
     }
-    check_consistency(state.tally)?;
+    state.tally.check_consistency().map_err(ExportError::Inconsistent)?;
     let h = &state.header;
     Header::new(h.device, h.site, h.period, h.sequence)
 }
@@ -462,65 +461,4 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
         }
         Ok(())
     }
-}
-
-/// Checks that the decoded counts could have come from real responses: every response is
-/// completed, abandoned or rejected; no question has more outcomes than completed responses;
-/// pair sums stay within what the two questions' counts allow (method.md §11).
-fn check_consistency<const Q: usize, const C: usize, const P: usize>(
-    t: &Tally<'_, Q, C, P>,
-) -> Result<(), ExportError> {
-    let c = t.counters();
-    let total = c.completed.checked_add(c.abandoned).and_then(|x| x.checked_add(c.rejected));
-    let by_stratum = (0..t.strata()).try_fold(0u32, |n, g| n.checked_add(t.respondents(g)));
-    if total != Some(c.started) || by_stratum != Some(c.completed) {
-        return Err(ExportError::Inconsistent(Record::Header));
-    }
-    let instrument = t.instrument();
-    for i in 0..instrument.questions.len() {
-        let cl = t.cleaned(i);
-        let mut outcomes =
-            u64::from(cl.routed).saturating_add(u64::from(cl.invalid)).saturating_add(u64::from(cl.multi));
-        for g in 0..t.strata() {
-            outcomes = t.counts(i, g).iter().fold(outcomes, |n, &x| n.saturating_add(u64::from(x)));
-        }
-        if outcomes > u64::from(c.completed) {
-            return Err(ExportError::Inconsistent(Record::Question(index16(i))));
-        }
-    }
-    for (index, (a, b)) in pair_order(instrument).enumerate() {
-        let bad = ExportError::Inconsistent(Record::Pair(index16(index)));
-        for g in 0..t.strata() {
-            let p = t.pair(a, b, g).ok_or(bad)?;
-            let (sa, sb) = (score_sum(t, a, g), score_sum(t, b, g));
-            let m = u64::from(p.m);
-            let top = u64::from(MAX_UNITS);
-            let most = m.saturating_mul(top);
-            let ok = p.m <= t.scored_n(a, g).min(t.scored_n(b, g))
-                && u64::from(p.sum_k) <= most.min(sa)
-                && u64::from(p.sum_l) <= most.min(sb)
-                && p.sum_kl <= most.saturating_mul(top);
-            if !ok {
-                return Err(bad);
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Sum of score units of question `q`'s scored answers in stratum `g`.
-fn score_sum<const Q: usize, const C: usize, const P: usize>(
-    t: &Tally<'_, Q, C, P>,
-    q: usize,
-    g: usize,
-) -> u64 {
-    let Some(question) = t.instrument().question(q) else {
-        return 0;
-    };
-    question
-        .options
-        .iter()
-        .zip(t.counts(q, g))
-        .filter_map(|(o, &c)| o.score.map(|u| u64::from(u).saturating_mul(u64::from(c))))
-        .fold(0u64, u64::saturating_add)
 }

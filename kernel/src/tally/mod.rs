@@ -7,7 +7,9 @@
 //! generics; [`capacity`] computes the exact figures for an instrument at compile time.
 
 pub mod capacity;
+mod check;
 mod commit;
+pub mod image;
 
 use core::fmt;
 
