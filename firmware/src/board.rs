@@ -13,7 +13,7 @@ use embedded_storage::nor_flash::{
     ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
 use semihosting::io::Read as _;
-use surveybench_kernel::export::{Header, Sink, max_encoded_len};
+use surveybench_kernel::export::{Header, Sink};
 
 use crate::buttons::{Buttons, Gesture};
 use crate::config::Config;
@@ -21,7 +21,7 @@ use crate::display::{Display, Screen};
 use crate::flow::{Event, Kiosk};
 use crate::leds::Leds;
 use crate::script::{ScriptPin, Step, parse_line};
-use crate::storage::{HEADER_LEN, MappedFlash, Store};
+use crate::storage::{self, MappedFlash, Store};
 use crate::{CELLS, INSTRUMENT, KioskTally, PAIRS, QUESTIONS};
 
 use defmt_semihosting as _;
@@ -333,7 +333,7 @@ pub fn run() -> ! {
 
 fn kiosk() -> Result<&'static mut BoardKiosk, i32> {
     let flash = RamFlash::take().ok_or(5)?;
-    let slot = (HEADER_LEN + max_encoded_len(INSTRUMENT)).div_ceil(SECTOR) * SECTOR;
+    let slot = storage::slot_len(INSTRUMENT, SECTOR);
     defmt::info!("storage: two slots of {=usize} bytes", slot);
     let store = Store::new(flash, 0, u32::try_from(slot).map_err(|_| 5)?).map_err(|_| 5)?;
     let tally = KioskTally::new(INSTRUMENT).map_err(|_| 5)?;

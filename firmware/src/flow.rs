@@ -112,7 +112,7 @@ where
         mut display: D,
     ) -> Self {
         let header = match store.recover(&mut tally) {
-            Ok(Some(r)) => Header { sequence: r.header.sequence, ..identity },
+            Ok(Some(r)) => Header { sequence: r.sequence, ..identity },
             _ => identity,
         };
         let response = Response::new(tally.instrument()).unwrap_or_else(|_| unreachable_capacity());

@@ -1,5 +1,6 @@
-//! A tally that survives power cuts: two slots (A/B) on NOR flash, each holding the export
-//! document of the tally (with the last export's sequence number) behind a CRC-checked header.
+//! A tally that survives power cuts: two slots (A/B) on NOR flash, each holding the last
+//! export's sequence number and the tally's binary image (the kernel's `tally::image`) behind a
+//! CRC-checked header.
 //!
 //! Saving writes the slot that does *not* hold the newest good copy: erase it, stream the
 //! document into it, then write its header last. A cut at any point leaves the other slot
@@ -8,15 +9,16 @@
 //! returned (docs/design.md, "Why the firmware is laid out as it is"; the host test
 //! `power_cut` cuts at every erase and write of a session).
 //!
-//! Recovery decodes the document in place from memory-mapped flash with the kernel's
-//! `export::decode_into`, so no RAM buffer of the document's size is needed.
+//! Recovery reads the image in place from memory-mapped flash with `Tally::read_image`, which
+//! checks its instrument hash and the consistency of its counts, so no RAM buffer of the
+//! image's size is needed and a damaged image is refused rather than merged.
 
 use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind};
-use surveybench_kernel::Tally;
-use surveybench_kernel::export::{self, ExportError, Header};
+use surveybench_kernel::export::{Header, Sink};
+use surveybench_kernel::tally::image::{ImageError, image_len};
+use surveybench_kernel::{Instrument, Tally};
 
 use crate::crc::{Crc32, crc32};
-use surveybench_kernel::export::{Sink, StreamError, stream};
 
 /// Flash whose whole contents can also be read as memory (internal flash of an MCU, or the
 /// RAM-backed flash on QEMU), so a document can be decoded where it lies.
@@ -29,7 +31,16 @@ pub trait MappedFlash: NorFlash {
 pub const HEADER_LEN: usize = 32;
 /// Bytes buffered before each program operation.
 pub const PAGE: usize = 256;
-const MAGIC: u32 = u32::from_le_bytes(*b"SBK1");
+const MAGIC: u32 = u32::from_le_bytes(*b"SBK2");
+/// Bytes of the sequence number stored before the image.
+const SEQUENCE_LEN: usize = 4;
+
+/// Bytes of a slot for `instrument` on flash with erase blocks of `erase` bytes: header,
+/// sequence number and image, rounded up to whole erase blocks.
+#[must_use]
+pub const fn slot_len(instrument: &Instrument<'_>, erase: usize) -> usize {
+    (HEADER_LEN + SEQUENCE_LEN + image_len(instrument)).div_ceil(erase) * erase
+}
 
 /// Why storage failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,8 +76,8 @@ pub struct Store<F> {
 /// What recovery found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Recovered {
-    /// The header of the saved document (its sequence is the last export's).
-    pub header: Header,
+    /// The last export's sequence number.
+    pub sequence: u32,
     /// How many saves the slot's content is the result of.
     pub generation: u32,
 }
@@ -126,16 +137,16 @@ impl<F: MappedFlash> Store<F> {
         (crc32(doc) == doc_crc).then_some((generation, doc))
     }
 
-    /// Finds the newest good save and decodes it into `tally` (cleared first). With no good
-    /// save, `tally` is left empty and `None` returned: a fresh device.
+    /// Finds the newest good save and reads it into `tally`. With no good save, `tally` is
+    /// left empty and `None` returned: a fresh device.
     ///
     /// # Errors
-    /// Only a document that checks but does not decode (another instrument in this flash);
-    /// the tally is then empty and the store will overwrite the slots.
+    /// Only an image whose CRCs check but which the tally refuses (another instrument in this
+    /// flash); the tally is then empty and the store will overwrite the slots.
     pub fn recover<const Q: usize, const C: usize, const P: usize>(
         &mut self,
         tally: &mut Tally<'_, Q, C, P>,
-    ) -> Result<Option<Recovered>, ExportError> {
+    ) -> Result<Option<Recovered>, ImageError> {
         let generation_of = |i| self.check_slot(i).map(|(g, _)| (g, i));
         let (a, b) = (generation_of(0), generation_of(1));
         // Newest first.
@@ -145,9 +156,11 @@ impl<F: MappedFlash> Store<F> {
             let Some((_, doc)) = self.check_slot(index) else {
                 continue;
             };
-            match export::decode_into(doc, tally) {
-                Ok(header) => {
-                    result = Ok(Some(Recovered { header, generation }));
+            let (sequence, image) = doc.split_at_checked(SEQUENCE_LEN).unwrap_or((&[0; SEQUENCE_LEN], &[]));
+            let sequence = u32::from_le_bytes(sequence.try_into().unwrap_or([0; SEQUENCE_LEN]));
+            match tally.read_image(image) {
+                Ok(()) => {
+                    result = Ok(Some(Recovered { sequence, generation }));
                     break;
                 }
                 Err(e) => result = Err(e),
@@ -158,11 +171,6 @@ impl<F: MappedFlash> Store<F> {
         if let Ok(Some(r)) = &result {
             self.newest = Some(Newest { generation: r.generation });
         }
-        if result.is_err()
-            && let Ok(empty) = Tally::new(tally.instrument())
-        {
-            *tally = empty;
-        }
         result
     }
 
@@ -172,8 +180,8 @@ impl<F: MappedFlash> Store<F> {
         self.newest.map_or(0, |n| n.generation)
     }
 
-    /// Saves `tally` with `header` to the other slot; when this returns `Ok` the save is
-    /// durable, and until then the previous save is.
+    /// Saves `tally`, and the sequence number of `header`, to the other slot; when this
+    /// returns `Ok` the save is durable, and until then the previous save is.
     ///
     /// # Errors
     /// A flash error (the previous save is still the newest), or a document too large.
@@ -195,11 +203,8 @@ impl<F: MappedFlash> Store<F> {
             crc: Crc32::new(),
             len: 0,
         };
-        match stream(tally, header, &mut pages) {
-            Ok(()) => {}
-            Err(StreamError::Sink(e)) => return Err(e),
-            Err(StreamError::Export(_)) => return Err(StorageError::SlotTooSmall),
-        }
+        pages.write_all(&header.sequence.to_le_bytes())?;
+        tally.write_image(&mut pages)?;
         pages.flush()?;
         let (len, doc_crc) = (pages.len, pages.crc.finish());
         let mut head = [0xFF_u8; HEADER_LEN];

@@ -68,7 +68,7 @@ mod tests {
         store.save(&tally, &header).unwrap();
         let mut again: Tally<'_, 3, 54, 0> = Tally::new(&bundled::FFT).unwrap();
         let recovered = store.recover(&mut again).unwrap().unwrap();
-        defmt::assert_eq!(recovered.header.sequence, 7);
+        defmt::assert_eq!(recovered.sequence, 7);
         defmt::assert_eq!(again.counts(0, 1), [0, 1, 0, 0, 0, 0]);
         defmt::assert_eq!(again.counters().rejected, 1);
         state.flash = Some(store.into_flash());

@@ -10,7 +10,7 @@ use surveybench_firmware::buttons::Gesture;
 use surveybench_firmware::config::Config;
 use surveybench_firmware::flow::{Event, Kiosk};
 use surveybench_firmware::leds::Leds;
-use surveybench_firmware::storage::{HEADER_LEN, Store};
+use surveybench_firmware::storage::{self, Store};
 use surveybench_firmware::{CELLS, INSTRUMENT, KioskTally, PAIRS, QUESTIONS};
 use surveybench_kernel::export::{self, Header};
 
@@ -19,7 +19,7 @@ type TestKiosk = Kiosk<'static, CutFlash, Led, Led, Screens, QUESTIONS, CELLS, P
 const CONFIG: Config = Config::BUILD;
 
 fn slot_len() -> u32 {
-    ((HEADER_LEN + export::max_encoded_len(INSTRUMENT)).div_ceil(SECTOR) * SECTOR) as u32
+    storage::slot_len(INSTRUMENT, SECTOR) as u32
 }
 
 fn identity() -> Header {
