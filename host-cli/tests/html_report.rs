@@ -17,6 +17,8 @@ struct Fixture {
     json: Value,
     trust: String,
     html: PathBuf,
+    /// The inputs every command here is given (see [`inputs`]).
+    inputs: Vec<String>,
 }
 
 fn run(args: &[&str]) -> Output {
@@ -42,6 +44,14 @@ fn inputs(sim: &Path) -> Vec<String> {
     .into()
 }
 
+/// `report FLAGS...` followed by the fixture's inputs.
+fn report_args<'a>(f: &'a Fixture, flags: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["report"];
+    args.extend_from_slice(flags);
+    args.extend(f.inputs.iter().map(String::as_str));
+    args
+}
+
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
@@ -57,7 +67,7 @@ fn fixture() -> &'static Fixture {
         let mut report = vec!["report", "--trust", &trust, "--format", "html", "--out", s(&html)];
         report.extend(args.iter().map(String::as_str));
         run(&report);
-        Fixture { dir, json, trust, html }
+        Fixture { dir, json, trust, html, inputs: args }
     })
 }
 
@@ -268,18 +278,7 @@ fn pdf_output_is_a_pdf() {
     }
     let f = fixture();
     let out = f.dir.path().join("report.pdf");
-    let sim = f.dir.path().join("sim");
-    let mut args = vec![
-        "report".to_owned(),
-        "--trust".into(),
-        f.trust.clone(),
-        "--format".into(),
-        "pdf".into(),
-        "--out".into(),
-        s(&out).into(),
-    ];
-    args.extend(inputs(&sim));
-    run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    run(&report_args(f, &["--trust", &f.trust, "--format", "pdf", "--out", s(&out)]));
     let bytes = std::fs::read(&out).expect("pdf written");
     assert!(bytes.starts_with(b"%PDF"), "not a PDF");
     assert!(bytes.len() > 50_000, "PDF of {} bytes", bytes.len());
@@ -289,16 +288,7 @@ fn pdf_output_is_a_pdf() {
 fn all_trusts_writes_every_report_and_an_index() {
     let f = fixture();
     let out = f.dir.path().join("all");
-    let mut args = vec![
-        "report".to_owned(),
-        "--all-trusts".into(),
-        "--format".into(),
-        "html".into(),
-        "--out".into(),
-        s(&out).into(),
-    ];
-    args.extend(inputs(&f.dir.path().join("sim")));
-    run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    run(&report_args(f, &["--all-trusts", "--format", "html", "--out", s(&out)]));
     let index = std::fs::read_to_string(out.join("index.html")).expect("index");
     for t in f.json["trusts"].as_array().expect("trusts") {
         let code = t["trust"].as_str().expect("code");
@@ -312,19 +302,9 @@ fn all_trusts_writes_every_report_and_an_index() {
 fn pdf_without_chromium_says_how_to_install_it() {
     let f = fixture();
     let out = f.dir.path().join("none.pdf");
-    let mut args = vec![
-        "report".to_owned(),
-        "--trust".into(),
-        f.trust.clone(),
-        "--format".into(),
-        "pdf".into(),
-        "--out".into(),
-        s(&out).into(),
-    ];
-    args.extend(inputs(&f.dir.path().join("sim")));
     let o = Command::cargo_bin("surveybench")
         .expect("binary")
-        .args(&args)
+        .args(report_args(f, &["--trust", &f.trust, "--format", "pdf", "--out", s(&out)]))
         .env("PATH", "")
         .env_remove("SURVEYBENCH_CHROMIUM")
         .output()
