@@ -56,11 +56,11 @@ pub struct InstrumentInfo {
 /// National totals for a year.
 #[derive(Clone, Debug, Serialize)]
 pub struct National {
-    /// Trusts with any respondent.
+    /// Trusts in the data (device exports or respondent rows).
     pub trusts: usize,
     /// Completed responses.
     pub respondents: u64,
-    /// Over trusts with a sample frame.
+    /// Over every trust in the sample frame (those without respondents count with 0).
     pub response_rate: Option<ResponseRate>,
     /// Respondents by age band and by sex, all trusts.
     pub who_took_part: WhoTookPart,
@@ -180,7 +180,7 @@ pub struct Group {
     /// The group's label.
     pub group: String,
     /// Completed responses in it.
-    pub respondents: u32,
+    pub respondents: u64,
 }
 
 /// Label of the group of respondents of unknown age or sex.
@@ -194,7 +194,7 @@ impl WhoTookPart {
         tallies: impl Iterator<Item = &'t HostTally<'t>> + Clone,
     ) -> Self {
         let strata = instrument.strata();
-        let count = |g: usize| tallies.clone().map(|t| t.respondents(g)).sum::<u32>();
+        let count = |g: usize| tallies.clone().map(|t| u64::from(t.respondents(g))).sum::<u64>();
         let bands = instrument.age_bands;
         let label = |b: usize| match (bands.get(b), bands.get(b + 1)) {
             (Some(lo), Some(next)) => format!("{lo}-{}", next.saturating_sub(1)),
@@ -327,10 +327,11 @@ pub struct Inputs<'a> {
 
 fn national(instrument: &Instrument<'_>, data: &Dataset) -> National {
     let respondents = data.trusts.values().map(|t| u64::from(t.counters().completed)).sum();
+    // Every trust sampled counts in the national rate, with 0 completed if none responded.
     let framed: Vec<ResponseRate> = data
-        .trusts
+        .frame
         .iter()
-        .filter_map(|(code, t)| data.frame.get(code).map(|f| ResponseRate::new(f, t.counters().completed)))
+        .map(|(code, f)| ResponseRate::new(f, data.trusts.get(code).map_or(0, |t| t.counters().completed)))
         .collect();
     let response_rate = (!framed.is_empty()).then(|| {
         let (invited, base, completed) = framed.iter().fold((0u32, 0u32, 0u32), |(i, b, c), r| {

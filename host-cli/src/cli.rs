@@ -56,8 +56,9 @@ pub struct StudyArgs {
     /// This year's inputs: device exports, respondent CSVs, sample frames, or folders of them.
     #[arg(required = true)]
     pub inputs: Vec<PathBuf>,
-    /// Last year's inputs, for change over time.
-    #[arg(long, num_args = 1..)]
+    /// Last year's inputs, for change over time (repeat the flag for several: one value each,
+    /// so a path after it is never mistaken for last year's).
+    #[arg(long)]
     pub previous: Vec<PathBuf>,
     /// A sample frame CSV (`trust,invited,undeliverable,deceased`) for this year.
     #[arg(long)]

@@ -132,7 +132,25 @@ pub fn parse(json: &str) -> Result<&'static Instrument<'static>> {
         };
         bail!("invalid instrument: {e}{at}");
     }
+    check_capacity(&instrument)?;
     Ok(Box::leak(Box::new(instrument)))
+}
+
+/// Refuses, at load, an instrument larger than the host's tallies and responses hold, rather
+/// than failing on every respondent later.
+fn check_capacity(instrument: &Instrument<'_>) -> Result<()> {
+    use surveybench_kernel::tally::{HOST_CELLS, HOST_PAIRS, HOST_QUESTIONS, capacity};
+    let needs = [
+        ("questions", capacity::questions(instrument), HOST_QUESTIONS),
+        ("option cells", capacity::cells(instrument), HOST_CELLS),
+        ("question-pair cells", capacity::pairs(instrument), HOST_PAIRS),
+    ];
+    for (what, needed, room) in needs {
+        if needed > room {
+            bail!("instrument {} needs {needed} {what}; the host holds {room}", instrument.id);
+        }
+    }
+    Ok(())
 }
 
 /// A bundled instrument by id, or else an instrument JSON file at that path.
@@ -179,6 +197,23 @@ mod tests {
         let json = to_json(&bundled::FFT).unwrap().replace("\"score\": 60", "\"score\": 61");
         let err = parse(&json).unwrap_err().to_string();
         assert!(err.contains("score above 60") && err.contains("question FFT"), "{err}");
+    }
+
+    #[test]
+    fn an_instrument_too_large_for_the_host_is_refused_at_load() {
+        // One section of 40 questions needs 40*39/2 pairs x 9 strata = 7,020 pair cells.
+        let doc: serde_json::Value = serde_json::from_str(&to_json(&bundled::FFT).unwrap()).unwrap();
+        let mut big = doc.clone();
+        let questions: Vec<serde_json::Value> = (0..40)
+            .map(|i| {
+                let mut q = doc["questions"][0].clone();
+                q["id"] = format!("Q{i}").into();
+                q
+            })
+            .collect();
+        big["questions"] = questions.into();
+        let err = parse(&big.to_string()).unwrap_err().to_string();
+        assert!(err.contains("needs 7020 question-pair cells; the host holds 4096"), "{err}");
     }
 
     #[test]

@@ -158,13 +158,29 @@ impl Profile {
     /// The first value out of range.
     pub fn check(&self) -> Result<()> {
         let e = &self.expected_range;
+        let s = &self.standardisation;
+        let floats = [
+            e.winsor_lower,
+            e.winsor_upper,
+            e.z_somewhat,
+            e.z_clear,
+            e.z_much,
+            s.weight_cap,
+            s.unknown_stratum_weight,
+            self.change.z,
+        ];
+        if floats.iter().any(|x| !x.is_finite()) {
+            bail!("every number in a profile must be finite");
+        }
+        if s.unknown_stratum_weight > s.weight_cap {
+            bail!("standardisation: unknown_stratum_weight must not exceed weight_cap");
+        }
         if !(0.0..0.5).contains(&e.winsor_lower) || !(0.5..=1.0).contains(&e.winsor_upper) {
             bail!("expected_range: winsor_lower must be in [0, 0.5) and winsor_upper in [0.5, 1]");
         }
         if !(0.0 < e.z_somewhat && e.z_somewhat < e.z_clear && e.z_clear < e.z_much) {
             bail!("expected_range: need 0 < z_somewhat < z_clear < z_much");
         }
-        let s = &self.standardisation;
         if s.weight_cap.is_nan()
             || s.weight_cap < 1.0
             || s.unknown_stratum_weight.is_nan()
@@ -193,6 +209,16 @@ mod tests {
         let back: Profile = toml::from_str(&text).unwrap();
         assert_eq!(back, p);
         back.check().unwrap();
+    }
+
+    /// Regression: an infinite weight passed the check and made every score NaN.
+    #[test]
+    fn infinite_or_oversized_weights_are_rejected() {
+        let mut p = Profile::npsp_2024();
+        p.standardisation.unknown_stratum_weight = f64::INFINITY;
+        assert!(p.check().is_err());
+        p.standardisation.unknown_stratum_weight = 6.0;
+        assert!(p.check().is_err(), "above the cap of 5");
     }
 
     #[test]

@@ -207,6 +207,7 @@ fn the_report_and_csv_of_a_seeded_simulation_are_stable() {
         &at(&sim, "2024/frame.csv"),
         "--previous",
         &before,
+        "--previous",
         &at(&sim, "2023/frame.csv"),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
@@ -237,4 +238,58 @@ fn demo_writes_json_csv_and_a_report() {
         .any(|e| e.file_name().to_string_lossy().starts_with("report-"));
     assert!(report, "{}", stdout(&o));
     assert!(stdout(&o).contains("benchmark (JSON)"));
+}
+
+/// Regression: without `age`/`sex` columns every respondent fell into the unknown stratum,
+/// although the instrument's own AGE and SEX answers (what a kiosk uses) were in the file.
+#[test]
+fn without_age_and_sex_columns_the_age_and_sex_answers_place_respondents() {
+    let dir = TempDir::new().unwrap();
+    let (columns, answers) = (dir.path().join("columns.csv"), dir.path().join("answers.csv"));
+    let mut by_column = String::from("trust,age,sex,FFT\n");
+    let mut by_answer = String::from("trust,FFT,AGE,SEX\n");
+    for i in 0..60u32 {
+        let (band, sex, fft) = (i % 4, 1 + i % 2, 1 + (i * 7) % 5);
+        let age = [20, 40, 60, 70][band as usize];
+        by_column.push_str(&format!("RA1,{age},{sex},{fft}\n"));
+        by_answer.push_str(&format!("RA1,{fft},{},{sex}\n", band + 1));
+    }
+    std::fs::write(&columns, by_column).unwrap();
+    std::fs::write(&answers, by_answer).unwrap();
+    let a = run(&["benchmark", "--instrument", "fft", s(&columns)]);
+    let b = run(&["benchmark", "--instrument", "fft", s(&answers)]);
+    assert!(a.status.success() && b.status.success(), "{}{}", stderr(&a), stderr(&b));
+    assert_eq!(stdout(&a), stdout(&b));
+    let json: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+    assert_eq!(json["trusts"][0]["who_took_part"]["sex"][0]["respondents"], 30, "male");
+}
+
+/// Regression: any CSV with a `trust` column was read as respondents, so a benchmark CSV or a
+/// frame with an extra column added empty respondents.
+#[test]
+fn csv_files_that_are_not_respondent_files_or_frames_are_refused() {
+    let (dir, sim) = simulated();
+    let devices = sim.join("2024/devices");
+    let baseline = run(&["benchmark", s(&devices)]);
+    let bench_csv = dir.path().join("benchmark.csv");
+    std::fs::write(&bench_csv, run(&["benchmark", "--format", "csv", s(&devices)]).stdout).unwrap();
+    let frame = dir.path().join("frame-notes.csv");
+    std::fs::write(&frame, "trust,invited,undeliverable,deceased,notes\nRA1,100,1,0,x\n").unwrap();
+    let o = run(&["benchmark", s(&devices), s(&bench_csv), "--frame", s(&frame)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no question, age or sex column: not a respondent file; file skipped"), "{err}");
+    assert!(err.contains("extra: [notes], missing: []; file skipped"), "{err}");
+    assert_eq!(stdout(&o), stdout(&baseline), "nothing added");
+}
+
+#[test]
+fn a_trust_with_both_device_exports_and_respondent_rows_is_pointed_out() {
+    let (_dir, sim) = simulated();
+    let o = run(&["benchmark", s(&sim.join("2024/devices")), s(&sim.join("2024/respondents.csv"))]);
+    assert!(
+        stderr(&o).contains("both are counted: make sure they are not the same respondents"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -39,6 +39,7 @@ fn inputs(sim: &Path) -> Vec<String> {
         sim.join("2024/frame.csv").display().to_string(),
         "--previous".into(),
         sim.join("2023/devices").display().to_string(),
+        "--previous".into(),
         sim.join("2023/frame.csv").display().to_string(),
     ]
     .into()
@@ -235,7 +236,8 @@ fn numbers_in_the_browser_equal_the_benchmark_json() {
                 .expect("trust result");
             let want = r["score"].as_f64().map_or_else(
                 || if kind == "question" { "suppressed".to_owned() } else { "n/a".to_owned() },
-                |v| format!("{v:.1}"),
+                // Halves away from zero, as the page promises (surveybench::report::one_dp).
+                |v| format!("{:.1}", (v * 10.0).round() / 10.0),
             );
             let tag = tags(dom, "tr")
                 .into_iter()

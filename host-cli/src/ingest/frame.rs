@@ -35,15 +35,18 @@ struct Row {
     deceased: u32,
 }
 
-/// Whether a CSV header is a sample frame's.
+/// The columns of a sample frame, in any order.
+const COLUMNS: [&str; 4] = ["trust", "invited", "undeliverable", "deceased"];
+
+/// Whether a CSV header is meant as a sample frame's: it has an `invited` column. (A frame with
+/// missing or extra columns is then reported, not read as respondents.)
 #[must_use]
 pub fn is_frame_header(header: &csv::StringRecord) -> bool {
-    let mut names: Vec<&str> = header.iter().map(str::trim).collect();
-    names.sort_unstable();
-    names == ["deceased", "invited", "trust", "undeliverable"]
+    header.iter().any(|h| h.trim() == "invited")
 }
 
-/// Reads a sample frame; bad rows are reported and skipped.
+/// Reads a sample frame; bad rows are reported with their line and skipped. A header that is
+/// not exactly the four frame columns skips the file.
 pub fn read(path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, FrameRow> {
     let mut out = BTreeMap::new();
     let mut reader = match csv::ReaderBuilder::new().trim(csv::Trim::All).from_path(path) {
@@ -53,14 +56,39 @@ pub fn read(path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, FrameR
             return out;
         }
     };
-    for row in reader.deserialize::<Row>() {
-        match row {
-            Ok(r) if r.undeliverable.saturating_add(r.deceased) > r.invited => {
+    let header: Vec<String> =
+        reader.headers().map(|h| h.iter().map(str::to_owned).collect()).unwrap_or_default();
+    let extra: Vec<&str> = header.iter().map(String::as_str).filter(|h| !COLUMNS.contains(h)).collect();
+    let missing: Vec<&str> = COLUMNS.iter().copied().filter(|c| !header.iter().any(|h| h == c)).collect();
+    if !extra.is_empty() || !missing.is_empty() || header.len() != COLUMNS.len() {
+        let message = format!(
+            "a sample frame has exactly the columns {}; extra: [{}], missing: [{}]; file skipped",
+            COLUMNS.join(","),
+            extra.join(","),
+            missing.join(",")
+        );
+        problems.push(Problem::error(path, Some(1), message));
+        return out;
+    }
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => record.position().map(csv::Position::line),
+            Err(e) => {
                 problems.push(Problem::error(
                     path,
-                    None,
-                    format!("trust {}: more undeliverable and deceased than invited", r.trust),
+                    e.position().map(csv::Position::line),
+                    format!("bad row: {e}"),
                 ));
+                continue;
+            }
+        };
+        match record.deserialize::<Row>(Some(&csv::StringRecord::from(header.clone()))) {
+            Ok(r) if r.undeliverable.saturating_add(r.deceased) > r.invited => {
+                let message =
+                    format!("trust {}: more undeliverable and deceased than invited; row skipped", r.trust);
+                problems.push(Problem::error(path, line, message));
             }
             Ok(r) => {
                 let row =
@@ -68,14 +96,13 @@ pub fn read(path: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, FrameR
                 if out.insert(r.trust.clone(), row).is_some() {
                     problems.push(Problem::error(
                         path,
-                        None,
-                        format!("trust {} listed twice; the later row is used", r.trust),
+                        line,
+                        format!("trust {} listed twice; this row is used", r.trust),
                     ));
                 }
             }
             Err(e) => {
-                let line = e.position().map(csv::Position::line);
-                problems.push(Problem::error(path, line, format!("bad sample-frame row: {e}")));
+                problems.push(Problem::error(path, line, format!("bad sample-frame row, skipped: {e}")))
             }
         }
     }

@@ -177,20 +177,55 @@ pub fn ingest(
     bar.finish_and_clear();
     let mut data = Dataset::default();
     let mut exports = Vec::new();
-    for (p, problems) in parsed {
+    let mut from_files = std::collections::BTreeSet::new();
+    for (path, (p, problems)) in files.iter().zip(parsed) {
         stop_if_strict(options, &problems)?;
         data.problems.extend(problems);
         match p {
             Parsed::Exports(e) => exports.extend(e),
-            Parsed::Respondents(trusts) => merge_trusts(&mut data, trusts)?,
-            Parsed::Frame(rows) => data.frame.extend(rows),
+            Parsed::Respondents(trusts) => {
+                from_files.extend(trusts.keys().map(|k| (k.clone(), path.clone())));
+                merge_trusts(&mut data, trusts)?;
+            }
+            Parsed::Frame(rows) => {
+                for (trust, row) in rows {
+                    if data.frame.insert(trust.clone(), row).is_some() {
+                        let message = format!(
+                            "trust {trust} is in more than one sample frame; this file's row is used"
+                        );
+                        data.problems.push(Problem::error(path, None, message));
+                    }
+                }
+            }
         }
     }
     let latest = latest_per_device(exports, &mut data.problems);
+    // The same trust from kiosks and from a respondent file is legitimate (two channels), but
+    // it is also what giving one survey twice looks like: say so.
+    for e in &latest {
+        let site = e.header.site.as_str();
+        if let Some((_, file)) = from_files.iter().find(|(code, _)| code == site) {
+            let message = format!(
+                "trust {site} has device exports and rows in {}; both are counted: make sure they are not the same respondents",
+                file.display()
+            );
+            data.problems.push(Problem::note(&e.path, Some(e.line), message));
+            from_files.retain(|(code, _)| code != site);
+        }
+    }
     for e in latest {
         let mut one = Trusts::new();
         one.insert(e.header.site.as_str().to_owned(), e.tally);
         merge_trusts(&mut data, one)?;
+    }
+    let unheard: Vec<&str> =
+        data.frame.keys().filter(|t| !data.trusts.contains_key(*t)).map(String::as_str).collect();
+    if !unheard.is_empty() {
+        let message = format!(
+            "sample-frame trusts with no respondents in the data (they count with 0 completed): {}",
+            unheard.join(", ")
+        );
+        data.problems.push(Problem::note(Path::new("sample frame"), None, message));
     }
     stop_if_strict(options, &data.problems)?;
     Ok(data)

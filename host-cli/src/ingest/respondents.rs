@@ -8,12 +8,13 @@
 use std::path::Path;
 
 use rayon::prelude::*;
+use surveybench_kernel::export::{SITE_LEN, is_plain};
 use surveybench_kernel::{Cleaning, HostTally, Instrument, Response};
 
 use super::{Problem, Trusts};
 
 /// Response capacity on the host: as many questions as a [`HostTally`] holds.
-pub type HostResponse<'i> = Response<'i, 128>;
+pub type HostResponse<'i> = Response<'i, { surveybench_kernel::tally::HOST_QUESTIONS }>;
 
 enum Column {
     Trust,
@@ -251,7 +252,12 @@ fn map_columns(
 ) -> Option<Vec<Column>> {
     let mut ignored = Vec::new();
     let mut columns = Vec::with_capacity(header.len());
-    for name in header {
+    for (i, name) in header.iter().enumerate() {
+        if header.iter().take(i).any(|earlier| earlier.trim() == name.trim()) {
+            let message = format!("column `{}` appears twice; file skipped", name.trim());
+            problems.push(Problem::error(path, Some(1), message));
+            return None;
+        }
         let column = match name.trim() {
             "trust" => Column::Trust,
             "age" => Column::Age,
@@ -280,6 +286,23 @@ fn map_columns(
     }
     if !columns.iter().any(|c| matches!(c, Column::Trust)) {
         problems.push(Problem::error(path, Some(1), "no `trust` column; file skipped".to_owned()));
+        return None;
+    }
+    let has = |f: fn(&Column) -> bool| columns.iter().any(f);
+    if !has(|c| matches!(c, Column::Question(_) | Column::Age | Column::YearOfBirth | Column::Sex)) {
+        problems.push(Problem::error(
+            path,
+            Some(1),
+            "no question, age or sex column: not a respondent file; file skipped".to_owned(),
+        ));
+        return None;
+    }
+    if has(|c| matches!(c, Column::Age)) && has(|c| matches!(c, Column::YearOfBirth)) {
+        problems.push(Problem::error(
+            path,
+            Some(1),
+            "both `age` and `year_of_birth`; file skipped".to_owned(),
+        ));
         return None;
     }
     if columns.iter().any(|c| matches!(c, Column::YearOfBirth)) && survey_year.is_none() {
@@ -311,7 +334,11 @@ fn fill(
     for (column, raw) in columns.iter().zip(record.iter()) {
         let raw = raw.trim();
         match column {
-            Column::Trust if raw.is_empty() => return Err("empty trust code".to_owned()),
+            Column::Trust if !is_plain(raw) || raw.len() > SITE_LEN => {
+                return Err(format!(
+                    "trust code `{raw}` must be 1 to {SITE_LEN} letters, digits or - _ . : /"
+                ));
+            }
             Column::Trust => trust = Some(raw.to_owned()),
             Column::Age | Column::YearOfBirth if raw.is_empty() => {}
             Column::Age => {
@@ -340,7 +367,12 @@ fn fill(
             Column::Ignored => {}
         }
     }
-    response.set_age_sex(age, sex);
+    // Age and sex columns, when the file has them, decide the stratum; otherwise the answers
+    // to the instrument's own age-band and sex questions do, as on a kiosk.
+    let demographic = columns.iter().any(|c| matches!(c, Column::Age | Column::YearOfBirth | Column::Sex));
+    if demographic {
+        response.set_age_sex(age, sex);
+    }
     let trust = trust.ok_or("no trust code")?;
     Ok((trust, cleaned))
 }

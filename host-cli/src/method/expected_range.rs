@@ -123,7 +123,13 @@ pub fn expected_range(trusts: &[(f64, f64)], rules: &ExpectedRange) -> Option<(D
             let phi = z.iter().map(|&v| v.clamp(lo, hi).powi(2)).sum::<f64>() / i;
             let w: Vec<f64> = usable.iter().map(|&(_, s)| 1.0 / (s * s)).collect();
             let (sw, sw2) = (w.iter().sum::<f64>(), w.iter().map(|v| v * v).sum::<f64>());
-            let tau2 = if i * phi <= i - 1.0 { 0.0 } else { (i * phi - (i - 1.0)) / (sw - sw2 / sw) };
+            // With fewer than two trusts with an SE there is no spread to estimate: the
+            // denominator is 0 in exact arithmetic (a rounding residue in floating point), and
+            // tau^2 stays 0.
+            let denominator = sw - sw2 / sw;
+            let no_spread = usable.len() < 2 || denominator.is_nan() || denominator <= 1e-12 * sw;
+            let tau2 =
+                if i * phi <= i - 1.0 || no_spread { 0.0 } else { (i * phi - (i - 1.0)) / denominator };
             (Some(phi), tau2)
         }
         _ => (None, 0.0),
@@ -140,7 +146,8 @@ pub fn expected_range(trusts: &[(f64, f64)], rules: &ExpectedRange) -> Option<(D
             } else {
                 f64::INFINITY.copysign(y - y0)
             };
-            Placement { z, band: Band::of(z, rules) }
+            // `+ 0.0` turns a -0.0 (a trust exactly at the average) into 0.0 for the JSON.
+            Placement { z: z + 0.0, band: Band::of(z, rules) }
         })
         .collect();
     Some((Dispersion { national: y0, phi, tau2 }, placements))
@@ -195,6 +202,17 @@ mod tests {
         let (d, p) = expected_range(&[(7.0, 1.0), (7.1, 1.0), (6.9, 1.0)], &t).unwrap();
         assert_eq!(d.tau2, 0.0);
         assert!((p[1].z - 0.1).abs() < 1e-12);
+    }
+
+    /// Regression: one trust with an SE beside a zero-SE trust gave tau^2 = phi / 0 = inf,
+    /// which hid the zero-SE trust's real distance from the average.
+    #[test]
+    fn one_trust_with_an_se_gives_zero_tau2_not_infinity() {
+        let t = Profile::npsp_2024().expected_range;
+        let (d, p) = expected_range(&[(10.0, 0.0), (7.8, 0.4)], &t).unwrap();
+        assert_eq!(d.tau2, 0.0);
+        assert_eq!(p[0].band, Band::MuchBetter);
+        assert!((p[1].z - (7.8 - 8.9) / 0.4).abs() < 1e-12);
     }
 
     #[test]

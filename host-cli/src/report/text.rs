@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
 
-use super::one_dp;
+use super::{one_dp, round1};
 use crate::benchmark::{Benchmark, ChangeStatus, Item, TrustResult};
 use crate::method::expected_range::Band;
 use crate::method::headline::ResponseRate;
@@ -80,16 +80,22 @@ pub fn render(b: &Benchmark, trust: &str) -> Result<String> {
     for g in &summary.top_five {
         let _ = writeln!(
             w,
-            "  {:<8} trust {:>4.1}  national {:>4.1}  difference {:+.1}",
-            g.question, g.score, g.national, g.difference
+            "  {:<8} trust {:>4}  national {:>4}  difference {:+.1}",
+            g.question,
+            one_dp(Some(g.score)),
+            one_dp(Some(g.national)),
+            round1(g.difference)
         );
     }
     let _ = writeln!(w, "\nWorst performance relative to the national average (bottom five)");
     for g in &summary.bottom_five {
         let _ = writeln!(
             w,
-            "  {:<8} trust {:>4.1}  national {:>4.1}  difference {:+.1}",
-            g.question, g.score, g.national, g.difference
+            "  {:<8} trust {:>4}  national {:>4}  difference {:+.1}",
+            g.question,
+            one_dp(Some(g.score)),
+            one_dp(Some(g.national)),
+            round1(g.difference)
         );
     }
     scoring(w, b, trust);

@@ -17,13 +17,15 @@ use crate::instrument::{Instrument, InstrumentError};
 use crate::response::DEFAULT_QUESTIONS;
 use crate::stratum::MAX_STRATA;
 
+/// Question capacity of [`HostTally`] (and of the host's responses).
+pub const HOST_QUESTIONS: usize = 128;
 /// Count-cell capacity of [`HostTally`].
 pub const HOST_CELLS: usize = 4096;
 /// Pair-cell capacity of [`HostTally`].
 pub const HOST_PAIRS: usize = 4096;
 
 /// A tally with room for any reasonable instrument, for the host (put it in a `Box`).
-pub type HostTally<'i> = Tally<'i, 128, HOST_CELLS, HOST_PAIRS>;
+pub type HostTally<'i> = Tally<'i, HOST_QUESTIONS, HOST_CELLS, HOST_PAIRS>;
 
 /// Response counters (method.md §11). `started = completed + abandoned + rejected` always.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -30,7 +30,7 @@ pub const NATIONAL: &str = "#b84b00";
 
 /// Coordinates in SVG attributes, one decimal place.
 fn c(v: f64) -> String {
-    format!("{v:.1}")
+    format!("{:.1}", crate::report::round1(v))
 }
 
 /// A linear map from `[lo, hi]` in score space to `[x0, x1]` in pixels, clamped to the ends.
@@ -73,8 +73,10 @@ pub fn band_segments(
     rules: &ExpectedRange,
     (lo, hi): (f64, f64),
 ) -> [(Band, f64, f64); 7] {
+    // `max`/`min` rather than `clamp`, which panics on a NaN or an inverted range.
+    let hi = hi.max(lo);
     let d = (se * se + tau2).sqrt();
-    let edge = |z: f64| (mean + z * d).clamp(lo, hi);
+    let edge = |z: f64| (mean + z * d).max(lo).min(hi);
     let e = [
         lo,
         edge(-rules.z_much),
@@ -248,7 +250,7 @@ pub fn diverging_bars(id: &str, title: &str, desc: &str, rows: &[(&str, f64)], r
                 };
                 text x=(c(label_w)) y=(c(y + 14.0)) text-anchor="end" { (label) }
                 rect x=(c(x)) y=(c(y + 2.0)) width=(c((scale.at(*d) - zero).abs())) height="16" fill=(fill) {}
-                text x=(c(tx)) y=(c(y + 14.0)) text-anchor=(anchor) { (format!("{d:+.1}")) }
+                text x=(c(tx)) y=(c(y + 14.0)) text-anchor=(anchor) { (format!("{:+.1}", crate::report::round1(*d))) }
             }
         }
     }
@@ -322,6 +324,15 @@ pub fn change_line(id: &str, name: &str, y: &Years) -> Markup {
 mod tests {
     use super::*;
     use crate::profile::Profile;
+
+    /// Regression: `f64::clamp` panicked on a NaN mean or an inverted span.
+    #[test]
+    fn band_segments_do_not_panic_on_nan_or_an_inverted_span() {
+        let rules = Profile::npsp_2024().expected_range;
+        let _ = band_segments(f64::NAN, 0.2, 0.1, &rules, (5.0, 9.0));
+        let s = band_segments(7.0, 0.2, 0.1, &rules, (8.0, 7.0));
+        assert!(s.iter().all(|&(_, from, to)| from <= to));
+    }
 
     #[test]
     fn band_boundaries_are_ordered_and_within_the_bar() {

@@ -7,7 +7,7 @@ use super::charts::{self, BarSize, PairRow, RangeBar, Years, band_colour};
 use crate::benchmark::{Benchmark, ChangeStatus, Group, Item, TrustResult, TrustSummary};
 use crate::method::expected_range::Band;
 use crate::method::headline::{Gap, ResponseRate};
-use crate::report::one_dp;
+use crate::report::{one_dp, round1};
 
 /// One trust's view of the benchmark.
 pub struct View<'a> {
@@ -91,10 +91,10 @@ pub fn background(v: &View<'_>) -> Markup {
     }
 }
 
-fn group_rows<'g>(trust: &'g [Group], national: &'g [Group]) -> Vec<(&'g str, u32, f64, f64)> {
-    let share = |g: &[Group], x: u32| {
-        let total: u32 = g.iter().map(|g| g.respondents).sum();
-        if total == 0 { 0.0 } else { 100.0 * f64::from(x) / f64::from(total) }
+fn group_rows<'g>(trust: &'g [Group], national: &'g [Group]) -> Vec<(&'g str, u64, f64, f64)> {
+    let share = |g: &[Group], x: u64| {
+        let total: u64 = g.iter().map(|g| g.respondents).sum();
+        if total == 0 { 0.0 } else { 100.0 * x as f64 / total as f64 }
     };
     trust
         .iter()
@@ -198,8 +198,11 @@ fn band_key(band: Band) -> &'static str {
 
 fn gap_chart(v: &View<'_>, (id, heading): (&str, &str), gaps: &[Gap], reach: f64) -> Markup {
     let rows: Vec<(&str, f64)> = gaps.iter().map(|g| (g.question.as_str(), g.difference)).collect();
-    let desc =
-        gaps.iter().map(|g| format!("{} {:+.1}", g.question, g.difference)).collect::<Vec<_>>().join("; ");
+    let desc = gaps
+        .iter()
+        .map(|g| format!("{} {:+.1}", g.question, round1(g.difference)))
+        .collect::<Vec<_>>()
+        .join("; ");
     html! {
         h4 { (heading) }
         (charts::diverging_bars(id, &format!("{heading}: difference from the national average"), &desc, &rows, reach))
@@ -209,7 +212,7 @@ fn gap_chart(v: &View<'_>, (id, heading): (&str, &str), gaps: &[Gap], reach: f64
                 @for g in gaps {
                     tr data-gap=(g.question) {
                         th scope="row" { (g.question) ". " (v.question(&g.question).map_or("", |q| q.title.as_str())) }
-                        td { (one_dp(Some(g.score))) } td { (one_dp(Some(g.national))) } td { (format!("{:+.1}", g.difference)) }
+                        td { (one_dp(Some(g.score))) } td { (one_dp(Some(g.national))) } td { (format!("{:+.1}", round1(g.difference))) }
                     }
                 }
             }
