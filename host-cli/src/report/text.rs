@@ -76,27 +76,21 @@ pub fn render(b: &Benchmark, trust: &str) -> Result<String> {
         "  change since last year: {} increased, {} decreased, {} no change, {} not tested\n",
         c.increase, c.decrease, c.no_change, c.not_tested
     );
-    let _ = writeln!(w, "Best performance relative to the national average (top five)");
-    for g in &summary.top_five {
-        let _ = writeln!(
-            w,
-            "  {:<8} trust {:>4}  national {:>4}  difference {:+.1}",
-            g.question,
-            one_dp(Some(g.score)),
-            one_dp(Some(g.national)),
-            round1(g.difference)
-        );
-    }
-    let _ = writeln!(w, "\nWorst performance relative to the national average (bottom five)");
-    for g in &summary.bottom_five {
-        let _ = writeln!(
-            w,
-            "  {:<8} trust {:>4}  national {:>4}  difference {:+.1}",
-            g.question,
-            one_dp(Some(g.score)),
-            one_dp(Some(g.national)),
-            round1(g.difference)
-        );
+    let heads = [
+        "Best performance relative to the national average (top five)",
+        "\nWorst performance relative to the national average (bottom five)",
+    ];
+    for (head, gaps) in heads.into_iter().zip([&summary.top_five, &summary.bottom_five]) {
+        let _ = writeln!(w, "{head}");
+        for g in gaps {
+            let (score, national) = (one_dp(Some(g.score)), one_dp(Some(g.national)));
+            let _ = writeln!(
+                w,
+                "  {:<8} trust {score:>4}  national {national:>4}  difference {:+.1}",
+                g.question,
+                round1(g.difference)
+            );
+        }
     }
     scoring(w, b, trust);
     change_over_time(w, b, trust);
