@@ -140,3 +140,32 @@ mod tests {
         }
     }
 }
+
+/// A seeded SplitMix64 for making reproducible random sessions (host tests and the end-to-end
+/// test): no dependency, and the same sequence on every platform. Unused code in the firmware
+/// image, so the linker drops it.
+#[derive(Clone, Debug)]
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`; 0 when `n` is 0.
+    pub fn below(&mut self, n: usize) -> usize {
+        let n = u64::try_from(n).unwrap_or(u64::MAX);
+        usize::try_from(self.next_u64().checked_rem(n).unwrap_or(0)).unwrap_or(0)
+    }
+
+    /// Uniform in `lo..=hi` (`lo` when `hi < lo`).
+    pub fn between(&mut self, lo: u32, hi: u32) -> u32 {
+        let span = hi.saturating_sub(lo).saturating_add(1);
+        lo.saturating_add(u32::try_from(self.below(span as usize)).unwrap_or(0))
+    }
+}

@@ -5,11 +5,12 @@
 
 mod common;
 
-use common::{Act, Cut, CutFlash, Led, Rng, SECTOR, Screens, respond};
+use common::{Act, Cut, CutFlash, Led, SECTOR, Screens, respond};
 use surveybench_firmware::buttons::Gesture;
 use surveybench_firmware::config::Config;
 use surveybench_firmware::flow::{Event, Kiosk};
 use surveybench_firmware::leds::Leds;
+use surveybench_firmware::script::SplitMix as Rng;
 use surveybench_firmware::storage::{self, Store};
 use surveybench_firmware::{CELLS, INSTRUMENT, KioskTally, PAIRS, QUESTIONS};
 use surveybench_kernel::export::{self, Header};

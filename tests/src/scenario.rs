@@ -15,30 +15,8 @@ use surveybench_firmware::script::format_held;
 use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::{HostTally, Instrument, Response};
 
-/// A seeded SplitMix64: reproducible randomness without a dependency.
-#[derive(Clone, Debug)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next_u64() % n as u64).unwrap_or(0)
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn between(&mut self, lo: u32, hi: u32) -> u32 {
-        lo + u32::try_from(self.below((hi - lo + 1) as usize)).unwrap_or(0)
-    }
-}
+/// Seeded randomness for sessions (the firmware's SplitMix64).
+pub use surveybench_firmware::script::SplitMix as Rng;
 
 /// A press of one set of buttons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
