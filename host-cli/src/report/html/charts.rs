@@ -192,6 +192,20 @@ pub struct PairRow<'a> {
     pub national: f64,
 }
 
+/// The accessible frame of a bar chart: an SVG of `w` x `h` with `role="img"`, and its title
+/// and description wired to it by id.
+fn chart(id: &str, (w, h): (f64, f64), (title, desc): (&str, &str), body: Markup) -> Markup {
+    let (tid, did) = (format!("{id}-t"), format!("{id}-d"));
+    html! {
+        svg class="chart" width=(c(w)) height=(c(h)) viewBox={"0 0 " (c(w)) " " (c(h))} role="img"
+            aria-labelledby={(tid) " " (did)} font-size="12" {
+            title id=(tid) { (title) }
+            desc id=(did) { (desc) }
+            (body)
+        }
+    }
+}
+
 /// Horizontal bars, trust and national side by side per row, `0..=max`, values printed with
 /// `unit` (e.g. "%").
 #[must_use]
@@ -200,27 +214,22 @@ pub fn paired_bars(id: &str, title: &str, desc: &str, rows: &[PairRow<'_>], unit
     let h = 24.0 + row_h * rows.len() as f64;
     let max = rows.iter().map(|r| r.trust.max(r.national)).fold(1.0_f64, f64::max);
     let scale = Scale::new(0.0, max, label_w, w - 50.0);
-    let (tid, did) = (format!("{id}-t"), format!("{id}-d"));
-    html! {
-        svg class="chart" width=(c(w)) height=(c(h)) viewBox={"0 0 " (c(w)) " " (c(h))} role="img"
-            aria-labelledby={(tid) " " (did)} font-size="12" {
-            title id=(tid) { (title) }
-            desc id=(did) { (desc) }
-            rect x=(c(label_w)) y="4" width="10" height="10" fill=(TRUST) {}
-            text x=(c(label_w + 14.0)) y="13" { "this trust" }
-            rect x=(c(label_w + 90.0)) y="4" width="10" height="10" fill=(NATIONAL) {}
-            text x=(c(label_w + 104.0)) y="13" { "all trusts" }
-            @for (i, r) in rows.iter().enumerate() {
-                @let y = 24.0 + row_h * i as f64;
-                text x=(c(label_w - 6.0)) y=(c(y + 17.0)) text-anchor="end" { (r.label) }
-                @for (k, (v, fill)) in [(r.trust, TRUST), (r.national, NATIONAL)].into_iter().enumerate() {
-                    @let by = y + 3.0 + 14.0 * k as f64;
-                    rect x=(c(label_w)) y=(c(by)) width=(c(scale.at(v) - label_w)) height="12" fill=(fill) {}
-                    text x=(c(scale.at(v) + 4.0)) y=(c(by + 10.0)) font-size="11" { (c(v)) (unit) }
-                }
+    let body = html! {
+        rect x=(c(label_w)) y="4" width="10" height="10" fill=(TRUST) {}
+        text x=(c(label_w + 14.0)) y="13" { "this trust" }
+        rect x=(c(label_w + 90.0)) y="4" width="10" height="10" fill=(NATIONAL) {}
+        text x=(c(label_w + 104.0)) y="13" { "all trusts" }
+        @for (i, r) in rows.iter().enumerate() {
+            @let y = 24.0 + row_h * i as f64;
+            text x=(c(label_w - 6.0)) y=(c(y + 17.0)) text-anchor="end" { (r.label) }
+            @for (k, (v, fill)) in [(r.trust, TRUST), (r.national, NATIONAL)].into_iter().enumerate() {
+                @let by = y + 3.0 + 14.0 * k as f64;
+                rect x=(c(label_w)) y=(c(by)) width=(c(scale.at(v) - label_w)) height="12" fill=(fill) {}
+                text x=(c(scale.at(v) + 4.0)) y=(c(by + 10.0)) font-size="11" { (c(v)) (unit) }
             }
         }
-    }
+    };
+    chart(id, (w, h), (title, desc), body)
 }
 
 /// Bars diverging from zero (the national average): `(label, difference)`, positive to the
@@ -233,27 +242,22 @@ pub fn diverging_bars(id: &str, title: &str, desc: &str, rows: &[(&str, f64)], r
     let reach = rows.iter().map(|r| r.1.abs()).fold(reach.max(0.5), f64::max);
     let scale = Scale::new(-reach, reach, label_w + 40.0, w - 40.0);
     let zero = scale.at(0.0);
-    let (tid, did) = (format!("{id}-t"), format!("{id}-d"));
-    html! {
-        svg class="chart" width=(c(w)) height=(c(h)) viewBox={"0 0 " (c(w)) " " (c(h))} role="img"
-            aria-labelledby={(tid) " " (did)} font-size="12" {
-            title id=(tid) { (title) }
-            desc id=(did) { (desc) }
-            text x=(c(zero)) y="12" text-anchor="middle" fill="#333" { "national average" }
-            line x1=(c(zero)) x2=(c(zero)) y1="16" y2=(c(h - 4.0)) stroke="#333" {}
-            @for (i, (label, d)) in rows.iter().enumerate() {
-                @let y = 22.0 + row_h * i as f64;
-                @let (x, fill, anchor, tx) = if *d >= 0.0 {
-                    (zero, band_colour(Band::Better), "start", scale.at(*d) + 4.0)
-                } else {
-                    (scale.at(*d), band_colour(Band::Worse), "end", scale.at(*d) - 4.0)
-                };
-                text x=(c(label_w)) y=(c(y + 14.0)) text-anchor="end" { (label) }
-                rect x=(c(x)) y=(c(y + 2.0)) width=(c((scale.at(*d) - zero).abs())) height="16" fill=(fill) {}
-                text x=(c(tx)) y=(c(y + 14.0)) text-anchor=(anchor) { (format!("{:+.1}", crate::report::round1(*d))) }
-            }
+    let body = html! {
+        text x=(c(zero)) y="12" text-anchor="middle" fill="#333" { "national average" }
+        line x1=(c(zero)) x2=(c(zero)) y1="16" y2=(c(h - 4.0)) stroke="#333" {}
+        @for (i, (label, d)) in rows.iter().enumerate() {
+            @let y = 22.0 + row_h * i as f64;
+            @let (x, fill, anchor, tx) = if *d >= 0.0 {
+                (zero, band_colour(Band::Better), "start", scale.at(*d) + 4.0)
+            } else {
+                (scale.at(*d), band_colour(Band::Worse), "end", scale.at(*d) - 4.0)
+            };
+            text x=(c(label_w)) y=(c(y + 14.0)) text-anchor="end" { (label) }
+            rect x=(c(x)) y=(c(y + 2.0)) width=(c((scale.at(*d) - zero).abs())) height="16" fill=(fill) {}
+            text x=(c(tx)) y=(c(y + 14.0)) text-anchor=(anchor) { (format!("{:+.1}", crate::report::round1(*d))) }
         }
-    }
+    };
+    chart(id, (w, h), (title, desc), body)
 }
 
 /// Two years of a trust's and the national score: `(last year, this year)` each.
