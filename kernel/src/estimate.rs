@@ -74,6 +74,10 @@ pub struct Estimate<T> {
     pub mean: T,
     /// Linearised variance of the mean; `None` for n < 2.
     pub variance: Option<T>,
+    /// Every weighted respondent gave the same score, decided on the integer counts (method.md
+    /// §8 step 5): the mean is that score exactly, the variance exactly 0, and so is its
+    /// covariance with any other question (§6).
+    pub single_score: bool,
 }
 
 impl<T: Real> Estimate<T> {
@@ -81,6 +85,24 @@ impl<T: Real> Estimate<T> {
     #[must_use]
     pub fn se(&self) -> Option<T> {
         self.variance.map(Real::sqrt)
+    }
+}
+
+/// The distinct scores seen among weighted respondents: none, one (in score units), or several.
+#[derive(Clone, Copy)]
+enum Scores {
+    None,
+    One(u8),
+    Several,
+}
+
+impl Scores {
+    fn see(&mut self, units: u8) {
+        *self = match *self {
+            Scores::None => Scores::One(units),
+            Scores::One(u) if u == units => Scores::One(u),
+            _ => Scores::Several,
+        };
     }
 }
 
@@ -110,11 +132,15 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
     pub fn estimate<T: Real>(&self, question: usize, weights: &[T]) -> Option<Estimate<T>> {
         let q = self.instrument().question(question).filter(|q| q.is_scored())?;
         let (mut n, mut sum_w, mut sum_wx) = (0u32, T::ZERO, T::ZERO);
+        let mut scores = Scores::None;
         for g in 0..self.strata() {
             let w = weights.get(g).copied().unwrap_or(T::ZERO);
             for (o, &c) in q.options.iter().zip(self.counts(question, g)) {
                 let Some(units) = o.score else { continue };
                 n = n.saturating_add(c);
+                if c > 0 && w > T::ZERO {
+                    scores.see(units);
+                }
                 let wc = w * T::from_u64(u64::from(c));
                 sum_w = sum_w + wc;
                 sum_wx = sum_wx + wc * points::<T>(u64::from(units));
@@ -122,6 +148,11 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         }
         if n == 0 || sum_w <= T::ZERO {
             return None;
+        }
+        if let Scores::One(units) = scores {
+            // Exact: sum(w x) / sum(w) would leave a rounding residue (method.md §8 step 5).
+            let variance = (n >= 2).then_some(T::ZERO);
+            return Some(Estimate { n, sum_w, mean: points(u64::from(units)), variance, single_score: true });
         }
         let mean = sum_wx / sum_w;
         let variance = (n >= 2).then(|| {
@@ -137,7 +168,7 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
             let nf = T::from_u64(u64::from(n));
             nf / (nf - T::ONE) * sum / (sum_w * sum_w)
         });
-        Some(Estimate { n, sum_w, mean, variance })
+        Some(Estimate { n, sum_w, mean, variance, single_score: false })
     }
 
     /// The covariance term C_jkl between the means of questions `a` and `b` of one section
@@ -167,6 +198,10 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         }
         if m < 2 {
             return None;
+        }
+        if est_a.single_score || est_b.single_score {
+            // One side is constant over its weighted respondents: every product is exactly 0.
+            return Some(T::ZERO);
         }
         let mf = T::from_u64(u64::from(m));
         Some(mf / (mf - T::ONE) * sum / (est_a.sum_w * est_b.sum_w))

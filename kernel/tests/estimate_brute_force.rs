@@ -273,3 +273,58 @@ fn estimate_of_a_hand_computed_example_matches_method_section_5() {
     assert!(close(e.variance.unwrap(), v, REL, ABS));
     assert!(close(e.se().unwrap(), v.sqrt(), 1e-12, 0.0));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Regression (method.md §8 step 5): when every weighted respondent gives one score, the
+    /// mean used to carry a rounding residue (9.999999999999998, SE ~3e-16) whose weight 1/s^2
+    /// wrecked tau^2 for every trust. It must be that score exactly, with variance exactly 0,
+    /// in f64 and f32, whatever the weights and the mix of strata.
+    #[test]
+    fn one_score_from_everyone_is_exact_with_zero_variance(
+        option in 0usize..5,
+        strata in proptest::collection::vec((16u16..90, 1u8..3), 2..60),
+        w in weights(9),
+    ) {
+        let code = FFT.questions[0].options[option].code;
+        let mut t = common::fft_tally();
+        for &(age, sex) in &strata {
+            let mut r = surveybench_kernel::Response::<'static, 64>::new(&FFT).unwrap();
+            r.answer(0, code).unwrap();
+            r.set_age_sex(Some(age), Some(sex));
+            t.commit(&r).unwrap();
+        }
+        let exact = f64::from(FFT.questions[0].options[option].score.unwrap()) / 6.0;
+        if let Some(e) = t.estimate::<f64>(0, &w) {
+            prop_assert!(e.single_score);
+            prop_assert_eq!(e.mean, exact);
+            prop_assert_eq!(e.variance, Some(0.0));
+        }
+        let w32: Vec<f32> = w.iter().map(|&x| x as f32).collect();
+        if let Some(e) = t.estimate::<f32>(0, &w32) {
+            prop_assert_eq!(e.mean, exact as f32);
+            prop_assert_eq!(e.variance, Some(0.0));
+        }
+    }
+
+    /// The covariance of a one-score question with any other question of its section is
+    /// exactly 0 (method.md §6, §8 step 5), never a residue.
+    #[test]
+    fn covariance_with_a_one_score_question_is_exactly_zero(
+        input in tally_input(&CMH_2024, 2..60),
+        w in question_weights(&CMH_2024),
+    ) {
+        let t = cmh_tally_of(&input);
+        let qs = CMH_2024.questions;
+        for a in 0..qs.len() {
+            let Some(ea) = t.estimate::<f64>(a, &w[a]).filter(|e| e.single_score) else { continue };
+            prop_assert_eq!(ea.variance.unwrap_or(0.0), 0.0);
+            for b in (0..qs.len()).filter(|&b| b != a && qs[b].section == qs[a].section) {
+                let Some(eb) = t.estimate::<f64>(b, &w[b]) else { continue };
+                let c = t.covariance((a, &w[a][..], &ea), (b, &w[b][..], &eb));
+                prop_assert!(c.is_none() || c == Some(0.0), "C({}, {}) = {:?}", a, b, c);
+            }
+        }
+    }
+}
