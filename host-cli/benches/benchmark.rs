@@ -19,7 +19,7 @@ use surveybench_kernel::bundled::CMH_2024;
 
 /// Ingest, benchmark and render JSON: the whole `surveybench benchmark` but for writing.
 fn run(input: &Path, profile: &Profile) -> (u64, usize) {
-    let data = ingest(&CMH_2024, &[input.to_owned()], Options::default()).expect("ingest");
+    let data = ingest(&CMH_2024, &[input.to_owned()], &Options::default()).expect("ingest");
     let b = benchmark(&Inputs { instrument: &CMH_2024, profile, current: &data, previous: None });
     let json = report::json::render(&b).expect("render");
     (b.national.respondents, json.len())

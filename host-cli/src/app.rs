@@ -140,7 +140,8 @@ struct Study {
 
 impl Study {
     fn load(args: &StudyArgs) -> Result<Self> {
-        let options = Options { strict: args.strict, survey_year: args.survey_year };
+        let options =
+            Options { strict: args.strict, survey_year: args.survey_year, period: args.period.clone() };
         let instrument = instrument_file::load(&args.instrument)?;
         let profile = match &args.method {
             Some(path) => Profile::load(path)?,
@@ -157,16 +158,16 @@ impl Study {
         }
         let mut current_inputs = args.inputs.clone();
         current_inputs.extend(args.frame.clone());
-        let current = ingest::ingest(instrument, &current_inputs, options)?;
-        report_problems("this year", &current);
+        let current = ingest::ingest(instrument, &current_inputs, &options)?;
+        report_problems(instrument, "this year", &current);
         if current.trusts.is_empty() {
             bail!("no usable input: no trust has any respondent");
         }
         let previous = if args.previous.is_empty() {
             None
         } else {
-            let p = ingest::ingest(instrument, &args.previous, options)?;
-            report_problems("previous year", &p);
+            let p = ingest::ingest(instrument, &args.previous, &Options { period: None, ..options.clone() })?;
+            report_problems(instrument, "previous year", &p);
             Some(p)
         };
         Ok(Self { instrument, profile, current, previous })
@@ -187,12 +188,22 @@ impl Study {
     }
 }
 
-fn report_problems(year: &str, data: &Dataset) {
+fn report_problems(instrument: &Instrument<'_>, year: &str, data: &Dataset) {
     for p in &data.problems {
         eprintln!("{p}");
     }
+    for totals in &data.inputs {
+        eprintln!("surveybench: {year}: {totals}");
+    }
     let respondents: u64 = data.trusts.values().map(|t| u64::from(t.counters().completed)).sum();
     let skipped = data.problems.iter().filter(|p| p.skipped).count();
+    let c = benchmark::Cleaning::of(instrument, data.trusts.values().map(|t| &**t));
+    if c != benchmark::Cleaning::default() {
+        eprintln!(
+            "surveybench: {year}: answers not counted (method §2): {} removed by routing, {} invalid codes, {} multiple ticks",
+            c.removed_by_routing, c.invalid, c.multi_ticked
+        );
+    }
     eprintln!(
         "surveybench: {year}: {} trusts, {respondents} respondents, {skipped} inputs skipped",
         data.trusts.len()
@@ -212,6 +223,7 @@ fn demo(out: &Path) -> Result<Outcome> {
         frame: Some(now.join("frame.csv")),
         method: None,
         survey_year: None,
+        period: None,
         strict: false,
     })?;
     let b = study.benchmark();

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use surveybench_kernel::{HostTally, Instrument};
 
-use crate::ingest::Dataset;
+use crate::ingest::{Dataset, InputTotals};
 use crate::method::change::{self, Change, Direction};
 use crate::method::expected_range::{Band, expected_range};
 use crate::method::headline::{Gap, ResponseRate, top_and_bottom};
@@ -64,8 +64,53 @@ pub struct National {
     pub response_rate: Option<ResponseRate>,
     /// Respondents by age band and by sex, all trusts.
     pub who_took_part: WhoTookPart,
+    /// Answers cleaned to "not answered" or removed by routing, all trusts (method.md §2).
+    pub cleaning: Cleaning,
+    /// What became of every input file: `read = used + skipped + superseded` for each.
+    pub inputs: Vec<InputTotals>,
     /// The same for the previous year, when given.
     pub previous: Option<Box<National>>,
+}
+
+/// Answers that were given but do not count (method.md §2), summed over questions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Cleaning {
+    /// Removed because the respondent's own filter answer routed them past the question.
+    pub removed_by_routing: u64,
+    /// Option codes outside the question's list.
+    pub invalid: u64,
+    /// Several options ticked on a single-choice question.
+    pub multi_ticked: u64,
+}
+
+impl Cleaning {
+    /// The totals of `tallies` over every question.
+    #[must_use]
+    pub fn of<'t>(instrument: &Instrument<'_>, tallies: impl Iterator<Item = &'t HostTally<'t>>) -> Self {
+        let mut total = Self::default();
+        for t in tallies {
+            for k in 0..instrument.questions.len() {
+                total.add(t.cleaned(k));
+            }
+        }
+        total
+    }
+
+    /// The totals of `tallies` for question `k`.
+    #[must_use]
+    pub fn of_question<'t>(k: usize, tallies: impl Iterator<Item = &'t HostTally<'t>>) -> Self {
+        let mut total = Self::default();
+        for t in tallies {
+            total.add(t.cleaned(k));
+        }
+        total
+    }
+
+    fn add(&mut self, c: surveybench_kernel::Cleaned) {
+        self.removed_by_routing += u64::from(c.routed);
+        self.invalid += u64::from(c.invalid);
+        self.multi_ticked += u64::from(c.multi);
+    }
 }
 
 /// One question or section across trusts.
@@ -81,6 +126,8 @@ pub struct Item {
     pub comparable: bool,
     /// National figures over trusts with a score; `None` when no trust has one.
     pub national: Option<NationalFigures>,
+    /// A question's answers cleaned or removed by routing, all trusts; `None` for sections.
+    pub cleaning: Option<Cleaning>,
     /// One result per trust, by trust code.
     pub results: Vec<TrustResult>,
 }
@@ -334,18 +381,19 @@ fn national(instrument: &Instrument<'_>, data: &Dataset) -> National {
         .map(|(code, f)| ResponseRate::new(f, data.trusts.get(code).map_or(0, |t| t.counters().completed)))
         .collect();
     let response_rate = (!framed.is_empty()).then(|| {
-        let (invited, base, completed) = framed.iter().fold((0u32, 0u32, 0u32), |(i, b, c), r| {
-            (i.saturating_add(r.invited), b.saturating_add(r.adjusted_base), c.saturating_add(r.completed))
-        });
-        ResponseRate {
-            invited,
-            adjusted_base: base,
-            completed,
-            rate: (base > 0).then(|| f64::from(completed) / f64::from(base)),
-        }
+        let sum = |f: fn(&ResponseRate) -> u64| framed.iter().map(f).sum::<u64>();
+        ResponseRate::of(sum(|r| r.invited), sum(|r| r.adjusted_base), sum(|r| r.completed))
     });
     let who_took_part = WhoTookPart::of(instrument, data.trusts.values().map(|t| &**t));
-    National { trusts: data.trusts.len(), respondents, response_rate, who_took_part, previous: None }
+    National {
+        trusts: data.trusts.len(),
+        respondents,
+        response_rate,
+        who_took_part,
+        cleaning: Cleaning::of(instrument, data.trusts.values().map(|t| &**t)),
+        inputs: data.inputs.clone(),
+        previous: None,
+    }
 }
 
 /// Builds an item from one year's scores and last year's, banding its trusts (method.md §7-§9).
@@ -415,7 +463,7 @@ fn item(
             }
         })
         .collect();
-    Item { id, title, section, comparable, national, results }
+    Item { id, title, section, comparable, national, cleaning: None, results }
 }
 
 /// Last year's scores per item id, then per trust code.
@@ -452,7 +500,9 @@ pub fn benchmark(inputs: &Inputs<'_>) -> Benchmark {
         .filter_map(|(k, scores)| {
             let q = instrument.question(*k)?;
             let head = (q.id.to_owned(), q.text.to_owned(), q.section.map(str::to_owned), q.comparable);
-            Some(item(head, &now.codes, scores, prev_of(q.id), profile))
+            let mut item = item(head, &now.codes, scores, prev_of(q.id), profile);
+            item.cleaning = Some(Cleaning::of_question(*k, current.trusts.values().map(|t| &**t)));
+            Some(item)
         })
         .collect();
     let sections: Vec<Item> = instrument

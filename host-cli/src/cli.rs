@@ -69,6 +69,10 @@ pub struct StudyArgs {
     /// Survey year, for respondent files with `year_of_birth`.
     #[arg(long)]
     pub survey_year: Option<u16>,
+    /// The survey period device exports must report (their `period` field, e.g. 2024); an
+    /// export for another period is an error. Last year's exports are not checked.
+    #[arg(long)]
+    pub period: Option<String>,
     /// Stop at the first input error instead of skipping it.
     #[arg(long)]
     pub strict: bool,

@@ -72,7 +72,13 @@ fn benchmark_json_of_the_exports_equals_that_of_the_csv() {
     let from_device = benchmark(&export_file, &dir.join("device.json"));
     let from_csv = benchmark(&csv_file, &dir.join("csv.json"));
     assert!(from_device.contains("\"respondents\": "), "{from_device}");
-    assert_eq!(from_device, from_csv);
+    // Every figure equal; only the per-input accounting names other files.
+    let figures = |text: &str| {
+        let mut json: serde_json::Value = serde_json::from_str(text).unwrap();
+        let inputs = json["national"].as_object_mut().and_then(|n| n.remove("inputs"));
+        (json, inputs.and_then(|i| i.as_array().map(|a| a.len())))
+    };
+    assert_eq!(figures(&from_device), figures(&from_csv));
     let json: serde_json::Value = serde_json::from_str(&from_device).unwrap();
     assert_eq!(json["national"]["respondents"].as_u64(), Some(session.responses.len() as u64));
     let _ = std::fs::remove_dir_all(&dir);

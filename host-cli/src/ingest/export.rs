@@ -5,7 +5,11 @@ use std::path::{Path, PathBuf};
 use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::{HostTally, Instrument};
 
+use sha2::{Digest, Sha256};
+
 use super::Problem;
+use super::accounting::{InputKind, InputTotals};
+use super::records::count_lines;
 
 /// One decoded device export.
 pub struct DeviceExport {
@@ -17,8 +21,8 @@ pub struct DeviceExport {
     pub header: Header,
     /// Its tally.
     pub tally: Box<HostTally<'static>>,
-    /// The raw bytes, to tell a repeated export from a conflicting one.
-    pub bytes: Vec<u8>,
+    /// SHA-256 of its bytes, to tell a repeated export from a conflicting one.
+    pub hash: [u8; 32],
 }
 
 /// The `instrument` field of a document that failed to decode, for a clearer message.
@@ -43,22 +47,23 @@ fn decode(
     }
 }
 
-/// Reads a file of device exports: the whole file as one document, or else one per line.
-pub fn read(
+/// Reads a file of device exports: the whole file as one document, or else one per line;
+/// returns the exports and the file's totals (every non-blank line read, decoded or skipped).
+pub fn read_bytes(
     path: &Path,
+    bytes: &[u8],
     instrument: &'static Instrument<'static>,
     problems: &mut Vec<Problem>,
-) -> Vec<DeviceExport> {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            problems.push(Problem::error(path, None, format!("cannot read: {e}")));
-            return Vec::new();
-        }
-    };
+) -> (Vec<DeviceExport>, InputTotals) {
+    let mut totals = InputTotals::new(path, InputKind::DeviceExports);
+    totals.lines = count_lines(bytes);
     let trimmed = bytes.trim_ascii();
     if let Ok((header, tally)) = decode(trimmed, instrument) {
-        return vec![DeviceExport { path: path.to_owned(), line: 1, header, tally, bytes: trimmed.to_vec() }];
+        totals.read = 1;
+        totals.used = 1;
+        totals.blank_lines = totals.lines.saturating_sub(1);
+        let hash = Sha256::digest(trimmed).into();
+        return (vec![DeviceExport { path: path.to_owned(), line: 1, header, tally, hash }], totals);
     }
     let mut out = Vec::new();
     for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
@@ -67,22 +72,23 @@ pub fn read(
         if line.is_empty() {
             continue;
         }
+        totals.read += 1;
         match decode(line, instrument) {
             Ok((header, tally)) => {
-                out.push(DeviceExport {
-                    path: path.to_owned(),
-                    line: line_no,
-                    header,
-                    tally,
-                    bytes: line.to_vec(),
-                });
+                totals.used += 1;
+                let hash = Sha256::digest(line).into();
+                out.push(DeviceExport { path: path.to_owned(), line: line_no, header, tally, hash });
             }
-            Err(message) => problems.push(Problem::error(
-                path,
-                Some(line_no),
-                format!("device export skipped: {message}"),
-            )),
+            Err(message) => {
+                totals.skipped += 1;
+                problems.push(Problem::error(
+                    path,
+                    Some(line_no),
+                    format!("device export skipped: {message}"),
+                ));
+            }
         }
     }
-    out
+    totals.blank_lines = totals.lines.saturating_sub(totals.read);
+    (out, totals)
 }

@@ -1,19 +1,25 @@
 //! Ingest: device exports, respondent files and sample frames, mixed freely, into one tally per
 //! trust. Files are read in parallel; a bad file or record is reported and the rest goes on.
 
+pub mod accounting;
+mod devices;
 pub mod export;
 pub mod frame;
+pub mod records;
 pub mod respondents;
+mod walk;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
+use sha2::{Digest, Sha256};
 use surveybench_kernel::{HostTally, Instrument};
 
+pub use accounting::{InputKind, InputTotals};
 pub use frame::FrameRow;
 
 /// One tally per trust code.
@@ -65,6 +71,8 @@ pub struct Dataset {
     pub frame: BTreeMap<String, FrameRow>,
     /// Errors and notes, in input order.
     pub problems: Vec<Problem>,
+    /// What became of every input file, in the order read.
+    pub inputs: Vec<InputTotals>,
 }
 
 impl Dataset {
@@ -76,73 +84,58 @@ impl Dataset {
 }
 
 /// How to ingest.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Stop at the first error.
     pub strict: bool,
     /// Survey year, for `year_of_birth` columns.
     pub survey_year: Option<u16>,
+    /// The survey period device exports must report, when given (`--period`).
+    pub period: Option<String>,
 }
 
 enum Parsed {
     Exports(Vec<export::DeviceExport>),
     Respondents(Trusts),
     Frame(BTreeMap<String, FrameRow>),
+    Nothing,
 }
 
-/// Files and folders (recursively) to read, sorted so the order of results never depends on
-/// the file system.
-fn expand(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut files = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut stack = vec![input.clone()];
-            while let Some(dir) = stack.pop() {
-                for entry in
-                    std::fs::read_dir(&dir).with_context(|| format!("{}: cannot list", dir.display()))?
-                {
-                    let path = entry?.path();
-                    if path.is_dir() {
-                        stack.push(path);
-                    } else if matches!(
-                        path.extension().and_then(|e| e.to_str()),
-                        Some("json" | "jsonl" | "csv")
-                    ) {
-                        files.push(path);
-                    }
-                }
-            }
-        } else if input.exists() {
-            files.push(input.clone());
-        } else {
-            bail!("{}: no such file or folder", input.display());
-        }
-    }
-    files.sort();
-    files.dedup();
-    Ok(files)
+/// One file read: what it holds, what went wrong, its totals, and its content hash.
+struct FileRead {
+    parsed: Parsed,
+    problems: Vec<Problem>,
+    totals: InputTotals,
+    hash: Option<[u8; 32]>,
 }
 
-fn parse_file(
-    path: &Path,
-    instrument: &'static Instrument<'static>,
-    options: Options,
-) -> (Parsed, Vec<Problem>) {
+fn parse_file(path: &Path, instrument: &'static Instrument<'static>, options: &Options) -> FileRead {
     let mut problems = Vec::new();
     let is_csv = path.extension().and_then(|e| e.to_str()) == Some("csv");
-    let parsed = if !is_csv {
-        Parsed::Exports(export::read(path, instrument, &mut problems))
-    } else {
-        let frame_header = csv::Reader::from_path(path)
-            .and_then(|mut r| r.headers().map(frame::is_frame_header))
-            .unwrap_or(false);
-        if frame_header {
-            Parsed::Frame(frame::read(path, &mut problems))
-        } else {
-            Parsed::Respondents(respondents::read(path, instrument, options.survey_year, &mut problems))
+    let kind = if is_csv { InputKind::Respondents } else { InputKind::DeviceExports };
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.push(Problem::error(path, None, format!("cannot read: {e}")));
+            let totals = InputTotals::new(path, kind);
+            return FileRead { parsed: Parsed::Nothing, problems, totals, hash: None };
         }
     };
-    (parsed, problems)
+    let hash = Some(Sha256::digest(&bytes).into());
+    let (parsed, totals) = if !is_csv {
+        let (exports, totals) = export::read_bytes(path, &bytes, instrument, &mut problems);
+        (Parsed::Exports(exports), totals)
+    } else if let Some((header, body, first)) =
+        records::header(&bytes).ok().filter(|(h, _, _)| frame::is_frame_header(h))
+    {
+        let (rows, totals) = frame::read(path, &header, body, first, &mut problems);
+        (Parsed::Frame(rows), totals)
+    } else {
+        let (trusts, totals) =
+            respondents::read_bytes(path, &bytes, instrument, options.survey_year, &mut problems);
+        (Parsed::Respondents(trusts), totals)
+    };
+    FileRead { parsed, problems, totals, hash }
 }
 
 fn progress(files: usize) -> ProgressBar {
@@ -154,19 +147,22 @@ fn progress(files: usize) -> ProgressBar {
     bar
 }
 
-/// Reads every input for one survey year. Device exports are merged per site after keeping
-/// only the highest sequence of each device; respondent files are tallied per trust.
+/// Reads every input for one survey year. Every real file is read once (by canonical path and
+/// by content); device exports are merged per site after keeping only the highest sequence of
+/// each device; respondent files are tallied per trust; every file's rows are accounted for in
+/// [`Dataset::inputs`].
 ///
 /// # Errors
 /// A missing input path; with `strict`, the first problem that skipped input.
 pub fn ingest(
     instrument: &'static Instrument<'static>,
     inputs: &[PathBuf],
-    options: Options,
+    options: &Options,
 ) -> Result<Dataset> {
-    let files = expand(inputs)?;
-    let bar = progress(files.len());
-    let parsed: Vec<(Parsed, Vec<Problem>)> = files
+    let files = walk::files(inputs)?;
+    let bar = progress(files.unique.len());
+    let read: Vec<FileRead> = files
+        .unique
         .par_iter()
         .map(|path| {
             let r = parse_file(path, instrument, options);
@@ -176,122 +172,200 @@ pub fn ingest(
         .collect();
     bar.finish_and_clear();
     let mut data = Dataset::default();
-    let mut exports = Vec::new();
-    let mut from_files = std::collections::BTreeSet::new();
-    for (path, (p, problems)) in files.iter().zip(parsed) {
-        stop_if_strict(options, &problems)?;
-        data.problems.extend(problems);
-        match p {
-            Parsed::Exports(e) => exports.extend(e),
+    for (name, first) in &files.repeats {
+        data.problems.push(Problem::note(
+            name,
+            None,
+            format!("the same file as {}; read once", first.display()),
+        ));
+        data.inputs.push(repeat(name, first));
+    }
+    let mut merged = Merged::default();
+    for (path, r) in files.unique.iter().zip(read) {
+        if let Some(first) = r.hash.and_then(|h| merged.first_with(h, path)) {
+            let message = format!("the same content as {}; read once", first.display());
+            data.problems.push(Problem::note(path, None, message));
+            data.inputs.push(repeat(path, &first));
+            continue;
+        }
+        stop_if_strict(options, &r.problems)?;
+        data.problems.extend(r.problems);
+        let mut totals = r.totals;
+        match r.parsed {
+            Parsed::Exports(e) => merged.exports.extend(e.into_iter().map(|e| (data.inputs.len(), e))),
             Parsed::Respondents(trusts) => {
-                from_files.extend(trusts.keys().map(|k| (k.clone(), path.clone())));
-                merge_trusts(&mut data, trusts)?;
+                merged.note_trusts(&trusts, path, &mut data.problems);
+                merge_trusts(&mut data, trusts, path, &mut totals);
             }
-            Parsed::Frame(rows) => {
-                for (trust, row) in rows {
-                    if data.frame.insert(trust.clone(), row).is_some() {
-                        let message = format!(
-                            "trust {trust} is in more than one sample frame; this file's row is used"
-                        );
-                        data.problems.push(Problem::error(path, None, message));
-                    }
-                }
-            }
+            Parsed::Frame(rows) => merged.frame(&mut data, rows, path, &mut totals),
+            Parsed::Nothing => {}
         }
+        data.inputs.push(totals);
     }
-    let latest = latest_per_device(exports, &mut data.problems);
-    // The same trust from kiosks and from a respondent file is legitimate (two channels), but
-    // it is also what giving one survey twice looks like: say so.
-    for e in &latest {
-        let site = e.header.site.as_str();
-        if let Some((_, file)) = from_files.iter().find(|(code, _)| code == site) {
-            let message = format!(
-                "trust {site} has device exports and rows in {}; both are counted: make sure they are not the same respondents",
-                file.display()
-            );
-            data.problems.push(Problem::note(&e.path, Some(e.line), message));
-            from_files.retain(|(code, _)| code != site);
-        }
-    }
-    for e in latest {
+    let exports = std::mem::take(&mut merged.exports);
+    let latest = devices::latest(exports, options.period.as_deref(), &mut data);
+    for (input, e) in latest {
+        merged.note_site(&e, &mut data.problems);
         let mut one = Trusts::new();
         one.insert(e.header.site.as_str().to_owned(), e.tally);
-        merge_trusts(&mut data, one)?;
+        if let Some(totals) = data.inputs.get_mut(input) {
+            let mut totals = std::mem::take(totals);
+            merge_trusts(&mut data, one, &e.path, &mut totals);
+            if let Some(slot) = data.inputs.get_mut(input) {
+                *slot = totals;
+            }
+        }
     }
-    let unheard: Vec<&str> =
-        data.frame.keys().filter(|t| !data.trusts.contains_key(*t)).map(String::as_str).collect();
-    if !unheard.is_empty() {
-        let message = format!(
-            "sample-frame trusts with no respondents in the data (they count with 0 completed): {}",
-            unheard.join(", ")
-        );
-        data.problems.push(Problem::note(Path::new("sample frame"), None, message));
-    }
+    merged.check_frame(&mut data);
     stop_if_strict(options, &data.problems)?;
     Ok(data)
 }
 
+/// The totals of a file read once under another name.
+fn repeat(path: &Path, first: &Path) -> InputTotals {
+    let mut totals = InputTotals::new(path, InputKind::Repeat);
+    totals.same_as = Some(first.display().to_string());
+    totals
+}
+
+/// What the ingest of one year remembers across files.
+#[derive(Default)]
+struct Merged {
+    /// Content hash -> the first file with that content.
+    hashes: BTreeMap<[u8; 32], PathBuf>,
+    /// Trust -> the respondent file its rows came from first.
+    respondent_files: BTreeMap<String, PathBuf>,
+    /// Trust -> the sample frame its row came from.
+    frame_files: BTreeMap<String, PathBuf>,
+    /// Decoded exports with the index of their file's totals.
+    exports: Vec<(usize, export::DeviceExport)>,
+}
+
+impl Merged {
+    /// The first file with content `hash`, or `None` after recording `path` as the first.
+    fn first_with(&mut self, hash: [u8; 32], path: &Path) -> Option<PathBuf> {
+        match self.hashes.get(&hash) {
+            Some(first) => Some(first.clone()),
+            None => {
+                self.hashes.insert(hash, path.to_owned());
+                None
+            }
+        }
+    }
+
+    /// Notes a trust with rows in more than one respondent file.
+    fn note_trusts(&mut self, trusts: &Trusts, path: &Path, problems: &mut Vec<Problem>) {
+        for code in trusts.keys() {
+            if let Some(other) = self.respondent_files.get(code) {
+                let message = format!(
+                    "trust {code} also has rows in {}; both are counted: make sure they are not the same respondents",
+                    other.display()
+                );
+                problems.push(Problem::note(path, None, message));
+            } else {
+                self.respondent_files.insert(code.clone(), path.to_owned());
+            }
+        }
+    }
+
+    /// The same trust from kiosks and from a respondent file is legitimate (two channels), but
+    /// it is also what giving one survey twice looks like: says so, once per trust.
+    fn note_site(&mut self, e: &export::DeviceExport, problems: &mut Vec<Problem>) {
+        let site = e.header.site.as_str();
+        if let Some(file) = self.respondent_files.remove(site) {
+            let message = format!(
+                "trust {site} has device exports and rows in {}; both are counted: make sure they are not the same respondents",
+                file.display()
+            );
+            problems.push(Problem::note(&e.path, Some(e.line), message));
+        }
+    }
+
+    /// Adds a sample frame's rows; a trust already in another frame keeps its first row.
+    fn frame(
+        &mut self,
+        data: &mut Dataset,
+        rows: BTreeMap<String, FrameRow>,
+        path: &Path,
+        totals: &mut InputTotals,
+    ) {
+        for (trust, row) in rows {
+            if let Some(first) = self.frame_files.get(&trust) {
+                let message =
+                    format!("trust {trust} is already in sample frame {}; this row skipped", first.display());
+                data.problems.push(Problem::error(path, None, message));
+                totals.unuse(1);
+                continue;
+            }
+            self.frame_files.insert(trust.clone(), path.to_owned());
+            data.frame.insert(trust, row);
+        }
+    }
+
+    /// Checks the frame against the data: more completed responses than the adjusted base is
+    /// an error (the row is dropped, so no response rate is shown), and trusts without
+    /// respondents are noted.
+    fn check_frame(&self, data: &mut Dataset) {
+        let mut impossible = Vec::new();
+        for (trust, row) in &data.frame {
+            let completed = data.trusts.get(trust).map_or(0, |t| t.counters().completed);
+            if u64::from(completed) > u64::from(row.adjusted_base()) {
+                impossible.push((trust.clone(), completed, row.adjusted_base()));
+            }
+        }
+        for (trust, completed, base) in impossible {
+            data.frame.remove(&trust);
+            let path =
+                self.frame_files.get(&trust).map_or_else(|| PathBuf::from("sample frame"), Clone::clone);
+            let rate = 100.0 * f64::from(completed) / f64::from(base.max(1));
+            let message = format!(
+                "trust {trust}: {completed} completed responses but an adjusted base of {base} (a response rate of {rate:.0}%); frame row skipped"
+            );
+            data.problems.push(Problem::error(&path, None, message));
+            if let Some(t) = data.inputs.iter_mut().find(|t| t.path == path.display().to_string()) {
+                t.unuse(1);
+            }
+        }
+        let unheard: Vec<&str> =
+            data.frame.keys().filter(|t| !data.trusts.contains_key(*t)).map(String::as_str).collect();
+        if !unheard.is_empty() {
+            let message = format!(
+                "sample-frame trusts with no respondents in the data (they count with 0 completed): {}",
+                unheard.join(", ")
+            );
+            data.problems.push(Problem::note(Path::new("sample frame"), None, message));
+        }
+    }
+}
+
 /// With `--strict`, the first problem that skipped input ends the run.
-fn stop_if_strict(options: Options, problems: &[Problem]) -> Result<()> {
+fn stop_if_strict(options: &Options, problems: &[Problem]) -> Result<()> {
     match problems.iter().find(|p| p.skipped) {
         Some(first) if options.strict => bail!("{first} (--strict)"),
         _ => Ok(()),
     }
 }
 
-fn merge_trusts(data: &mut Dataset, trusts: Trusts) -> Result<()> {
+/// Adds one file's per-trust tallies. A trust whose counts would overflow is skipped with an
+/// error naming the file, and its respondents move from used to skipped; the rest goes on.
+fn merge_trusts(data: &mut Dataset, trusts: Trusts, path: &Path, totals: &mut InputTotals) {
     for (code, tally) in trusts {
         match data.trusts.get_mut(&code) {
-            Some(existing) => existing.merge(&*tally).with_context(|| format!("merging trust {code}"))?,
+            Some(existing) => {
+                if let Err(e) = existing.merge(&*tally) {
+                    let completed = tally.counters().completed;
+                    let message = format!(
+                        "trust {code}: {e} when added to the trust's other data; this file's {completed} responses for it are skipped"
+                    );
+                    data.problems.push(Problem::error(path, None, message));
+                    let skipped =
+                        if totals.kind == InputKind::DeviceExports { 1 } else { u64::from(completed) };
+                    totals.unuse(skipped);
+                }
+            }
             None => {
                 data.trusts.insert(code, tally);
             }
         }
     }
-    Ok(())
-}
-
-/// Keeps the highest sequence of every device: an export given twice, or an older snapshot
-/// beside a newer one, counts once, and each drop is reported as a note. Two different
-/// exports with the same device and sequence are a conflict: both are reported, the first
-/// (in file order) is kept.
-fn latest_per_device(
-    exports: Vec<export::DeviceExport>,
-    problems: &mut Vec<Problem>,
-) -> Vec<export::DeviceExport> {
-    let mut best: BTreeMap<String, export::DeviceExport> = BTreeMap::new();
-    for e in exports {
-        let device = e.header.device.as_str().to_owned();
-        let Some(kept) = best.get(&device) else {
-            best.insert(device, e);
-            continue;
-        };
-        let (old, new) = (kept.header.sequence, e.header.sequence);
-        let where_ = |x: &export::DeviceExport| format!("{}:{}", x.path.display(), x.line);
-        if new == old && e.bytes != kept.bytes {
-            problems.push(Problem::error(
-                &e.path,
-                Some(e.line),
-                format!("device {device} sequence {new} differs from {}; this copy skipped", where_(kept)),
-            ));
-        } else if new <= old {
-            let why = if new == old { "the same export was given twice" } else { "an older snapshot" };
-            problems.push(Problem::note(
-                &e.path,
-                Some(e.line),
-                format!(
-                    "device {device} sequence {new}: {why}; counted once, from {} (sequence {old})",
-                    where_(kept)
-                ),
-            ));
-        } else {
-            problems.push(Problem::note(
-                &kept.path,
-                Some(kept.line),
-                format!("device {device} sequence {old}: superseded by sequence {new} in {}", where_(&e)),
-            ));
-            best.insert(device, e);
-        }
-    }
-    best.into_values().collect()
 }

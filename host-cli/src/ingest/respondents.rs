@@ -11,6 +11,8 @@ use rayon::prelude::*;
 use surveybench_kernel::export::{SITE_LEN, is_plain};
 use surveybench_kernel::{Cleaning, HostTally, Instrument, Response};
 
+use super::accounting::{InputKind, InputTotals};
+use super::records::{Record, RecordError, Records, count_lines, header};
 use super::{Problem, Trusts};
 
 /// Response capacity on the host: as many questions as a [`HostTally`] holds.
@@ -48,56 +50,68 @@ fn parse_cell(raw: &str) -> Cell {
     raw.parse::<u8>().map_or(Cell::Cleaned(Cleaning::OutOfRange), Cell::Code)
 }
 
-/// Reads one respondent file into per-trust tallies. Rows that cannot be read are reported and
-/// skipped; cleaned answers are counted in the tally and noted. A large file is split at line
-/// ends and its parts are read in parallel (unless it quotes fields, which may hold line ends).
+/// Reads one respondent file into per-trust tallies, with its totals.
 pub fn read(
     path: &Path,
     instrument: &'static Instrument<'static>,
     survey_year: Option<u16>,
     problems: &mut Vec<Problem>,
-) -> Trusts {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+) -> (Trusts, InputTotals) {
+    match std::fs::read(path) {
+        Ok(bytes) => read_bytes(path, &bytes, instrument, survey_year, problems),
         Err(e) => {
             problems.push(Problem::error(path, None, format!("cannot read: {e}")));
-            return Trusts::new();
+            (Trusts::new(), InputTotals::new(path, InputKind::Respondents))
         }
-    };
-    let header_end = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
-    let (head, body) = bytes.split_at(header_end);
-    let header = match csv::ReaderBuilder::new().has_headers(false).from_reader(head).records().next() {
-        Some(Ok(h)) => h,
-        _ => {
-            problems.push(Problem::error(path, Some(1), "no header row".to_owned()));
-            return Trusts::new();
+    }
+}
+
+/// Reads the bytes of respondent file `path` into per-trust tallies. Rows that cannot be read
+/// are reported and skipped; cleaned answers are counted in the tally and noted; every line is
+/// accounted for in the totals. A large file without quotes is split at line ends and its
+/// parts are read in parallel.
+pub fn read_bytes(
+    path: &Path,
+    bytes: &[u8],
+    instrument: &'static Instrument<'static>,
+    survey_year: Option<u16>,
+    problems: &mut Vec<Problem>,
+) -> (Trusts, InputTotals) {
+    let (header, body, body_line) = match header(bytes) {
+        Ok(parts) => parts,
+        Err(message) => {
+            problems.push(Problem::error(path, Some(1), format!("{message}; file skipped")));
+            return (Trusts::new(), refused(path, bytes, 1));
         }
     };
     let Some(columns) = map_columns(path, &header, instrument, survey_year, problems) else {
-        return Trusts::new();
+        return (Trusts::new(), refused(path, body, body_line));
     };
     if let Err(e) = HostResponse::new(instrument) {
         problems.push(Problem::error(path, None, format!("instrument too large: {e}")));
-        return Trusts::new();
+        return (Trusts::new(), refused(path, body, body_line));
     }
     let parts = if body.contains(&b'"') {
-        vec![(2, body)]
+        vec![(body_line, body)]
     } else {
-        split_lines(body, 2, rayon::current_num_threads() * 4)
+        split_lines(body, body_line, rayon::current_num_threads() * 4)
     };
     let chunk = Chunk { path, instrument, columns: &columns, survey_year };
-    let results: Vec<(Trusts, Vec<Problem>, Cleaned)> =
-        parts.par_iter().map(|&(line, part)| chunk.read(part, line)).collect();
-    let mut trusts = Trusts::new();
-    let mut cleaned = Cleaned::default();
-    for (part, part_problems, part_cleaned) in results {
-        problems.extend(part_problems);
-        cleaned.merge(part_cleaned);
-        for (code, tally) in part {
+    let results: Vec<Part> = parts.par_iter().map(|&(line, part)| chunk.read(part, line)).collect();
+    let (mut trusts, mut totals) = (Trusts::new(), InputTotals::new(path, InputKind::Respondents));
+    let (mut cleaned, mut spanning) = (Cleaned::default(), Spanning::default());
+    for part in results {
+        problems.extend(part.problems);
+        cleaned.merge(part.cleaned);
+        spanning.merge(part.spanning);
+        totals.add(&part.totals);
+        for (code, tally) in part.trusts {
             match trusts.get_mut(&code) {
                 Some(t) => {
                     if let Err(e) = t.merge(&*tally) {
-                        problems.push(Problem::error(path, None, format!("trust {code}: {e}")));
+                        let message = format!("trust {code}: {e}; these rows are skipped");
+                        problems.push(Problem::error(path, Some(part.first_line), message));
+                        totals.unuse(u64::from(tally.counters().completed));
                     }
                 }
                 None => {
@@ -106,20 +120,23 @@ pub fn read(
             }
         }
     }
-    if cleaned.count > 0 {
-        let examples: Vec<String> =
-            cleaned.examples.iter().map(|(line, what)| format!("line {line} {what}")).collect();
-        problems.push(Problem::note(
-            path,
-            None,
-            format!(
-                "{} answers were invalid codes or multiple ticks: cleaned to not answered and counted (method §2); first: {}",
-                cleaned.count,
-                examples.join("; ")
-            ),
-        ));
+    cleaned.note(path, problems);
+    spanning.note(path, problems);
+    (trusts, totals)
+}
+
+/// Totals of a file skipped whole: every row of `body` (starting on line `first`) skipped.
+fn refused(path: &Path, body: &[u8], first: u64) -> InputTotals {
+    let mut totals = InputTotals::new(path, InputKind::Respondents);
+    let mut records = Records::new(body, first);
+    let mut record = Record::default();
+    while records.next_into(&mut record).is_some() {
+        totals.read += 1;
+        totals.skipped += 1;
     }
-    trusts
+    totals.blank_lines = records.blank_lines;
+    totals.lines = count_lines(body);
+    totals
 }
 
 /// Answers cleaned in a file: how many, and where the first few were.
@@ -138,6 +155,24 @@ impl Cleaned {
         for what in cells.into_iter().take(Self::SHOWN.saturating_sub(self.examples.len())) {
             self.examples.push((line.unwrap_or(0), what));
         }
+    }
+
+    /// The note on a file's cleaned answers, if any were cleaned.
+    fn note(&self, path: &Path, problems: &mut Vec<Problem>) {
+        if self.count == 0 {
+            return;
+        }
+        let examples: Vec<String> =
+            self.examples.iter().map(|(line, what)| format!("line {line} {what}")).collect();
+        problems.push(Problem::note(
+            path,
+            None,
+            format!(
+                "{} answers were invalid codes or multiple ticks: cleaned to not answered and counted (method §2); first: {}",
+                self.count,
+                examples.join("; ")
+            ),
+        ));
     }
 
     /// Adds a later part's count and examples (parts are merged in file order).
@@ -161,7 +196,7 @@ fn split_lines(body: &[u8], first: u64, parts: usize) -> Vec<(u64, &[u8])> {
             .map_or(body.len(), |i| start + target + i + 1);
         let piece = &body[start..end];
         out.push((line, piece));
-        line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
+        line += count_lines(piece);
         start = end;
     }
     out
@@ -175,57 +210,109 @@ struct Chunk<'a> {
     survey_year: Option<u16>,
 }
 
+/// What one part of a file gave.
+struct Part {
+    first_line: u64,
+    trusts: Trusts,
+    problems: Vec<Problem>,
+    cleaned: Cleaned,
+    spanning: Spanning,
+    totals: InputTotals,
+}
+
 impl Chunk<'_> {
     /// Reads the rows of `part`, whose first line is line `first` of the file.
-    fn read(&self, part: &[u8], first: u64) -> (Trusts, Vec<Problem>, Cleaned) {
-        let (mut trusts, mut problems, mut cleaned) = (Trusts::new(), Vec::new(), Cleaned::default());
-        let Ok(mut response) = HostResponse::new(self.instrument) else {
-            return (trusts, problems, cleaned);
+    fn read(&self, part: &[u8], first: u64) -> Part {
+        let mut out = Part {
+            first_line: first,
+            trusts: Trusts::new(),
+            problems: Vec::new(),
+            cleaned: Cleaned::default(),
+            spanning: Spanning::default(),
+            totals: InputTotals::new(self.path, InputKind::Respondents),
         };
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(part);
-        let mut record = csv::StringRecord::new();
-        loop {
-            let line_of = |p: Option<&csv::Position>| p.map(|p| first + p.line() - 1);
-            match reader.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    problems.push(Problem::error(
-                        self.path,
-                        line_of(e.position()),
-                        format!("unreadable row, skipped: {e}"),
-                    ));
-                    continue;
-                }
-            }
-            let line = line_of(record.position());
-            if record.len() != self.columns.len() {
-                let message = format!(
-                    "row has {} fields, the header {}; respondent skipped",
-                    record.len(),
-                    self.columns.len()
-                );
-                problems.push(Problem::error(self.path, line, message));
-                continue;
-            }
-            response.reset();
-            match fill(&mut response, &record, self.columns, self.survey_year) {
-                Ok((trust, row_cleaned)) => {
-                    cleaned.add(line, row_cleaned);
-                    if let Err(e) = commit(&mut trusts, trust, &response) {
-                        problems.push(Problem::error(
-                            self.path,
-                            line,
-                            format!("respondent not counted: {e}"),
-                        ));
-                    }
-                }
+        out.totals.lines = count_lines(part);
+        let Ok(mut response) = HostResponse::new(self.instrument) else {
+            return out;
+        };
+        let mut records = Records::new(part, first);
+        let mut record = Record::default();
+        while let Some(result) = records.next_into(&mut record) {
+            out.totals.read += 1;
+            match self.row(&record, result, &mut response, &mut out) {
+                Ok(()) => out.totals.used += 1,
                 Err(message) => {
-                    problems.push(Problem::error(self.path, line, format!("{message}; respondent skipped")))
+                    out.totals.skipped += 1;
+                    out.problems.push(Problem::error(self.path, Some(record.first_line), message));
                 }
             }
         }
-        (trusts, problems, cleaned)
+        out.totals.blank_lines = records.blank_lines;
+        out
+    }
+
+    /// Counts one row, or says why it is skipped.
+    fn row(
+        &self,
+        record: &Record,
+        read: Result<(), RecordError>,
+        response: &mut HostResponse<'static>,
+        out: &mut Part,
+    ) -> Result<(), String> {
+        let lines = || match record.lines() {
+            1 => "respondent skipped".to_owned(),
+            n => format!("lines {}-{} ({n} lines) skipped", record.first_line, record.last_line),
+        };
+        read.map_err(|e| format!("unreadable row: {e}; {}", lines()))?;
+        if record.len() != self.columns.len() {
+            return Err(format!(
+                "row has {} fields, the header {}; {}",
+                record.len(),
+                self.columns.len(),
+                lines()
+            ));
+        }
+        response.reset();
+        let (trust, row_cleaned) = fill(response, record, self.columns, self.survey_year)
+            .map_err(|m| format!("{m}; {}", lines()))?;
+        commit(&mut out.trusts, trust, response).map_err(|e| format!("respondent not counted: {e}"))?;
+        out.cleaned.add(Some(record.first_line), row_cleaned);
+        if record.lines() > 1 {
+            out.spanning.add(record.first_line, record.last_line);
+        }
+        Ok(())
+    }
+}
+
+/// Rows counted although they span several lines (a quoted field of an ignored column holds
+/// line breaks): legal CSV, but worth a note, since a stray quote can look the same.
+#[derive(Default)]
+struct Spanning {
+    count: u64,
+    first: Option<(u64, u64)>,
+}
+
+impl Spanning {
+    fn add(&mut self, first: u64, last: u64) {
+        self.count += 1;
+        self.first.get_or_insert((first, last));
+    }
+
+    fn merge(&mut self, other: Spanning) {
+        self.count += other.count;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
+    }
+
+    fn note(&self, path: &Path, problems: &mut Vec<Problem>) {
+        if let Some((first, last)) = self.first {
+            let message = format!(
+                "{} rows span several lines (a quoted field holds line breaks), first lines {first}-{last}; each counted once",
+                self.count
+            );
+            problems.push(Problem::note(path, Some(first), message));
+        }
     }
 }
 
@@ -245,20 +332,21 @@ fn commit(
 
 fn map_columns(
     path: &Path,
-    header: &csv::StringRecord,
+    header: &[String],
     instrument: &Instrument<'_>,
     survey_year: Option<u16>,
     problems: &mut Vec<Problem>,
 ) -> Option<Vec<Column>> {
     let mut ignored = Vec::new();
     let mut columns = Vec::with_capacity(header.len());
-    for (i, name) in header.iter().enumerate() {
-        if header.iter().take(i).any(|earlier| earlier.trim() == name.trim()) {
-            let message = format!("column `{}` appears twice; file skipped", name.trim());
+    let mut seen = std::collections::HashSet::with_capacity(header.len());
+    for name in header {
+        if !seen.insert(name.as_str()) {
+            let message = format!("column `{name}` appears twice; file skipped");
             problems.push(Problem::error(path, Some(1), message));
             return None;
         }
-        let column = match name.trim() {
+        let column = match name.as_str() {
             "trust" => Column::Trust,
             "age" => Column::Age,
             "year_of_birth" => Column::YearOfBirth,
@@ -314,16 +402,37 @@ fn map_columns(
         return None;
     }
     if !ignored.is_empty() {
-        problems.push(Problem::note(path, Some(1), format!("columns ignored: {}", ignored.join(", "))));
+        let shown = ignored.iter().take(10).map(String::as_str).collect::<Vec<_>>().join(", ");
+        let more = ignored.len().saturating_sub(10);
+        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        problems.push(Problem::note(path, Some(1), format!("columns ignored: {shown}{more}")));
     }
     Some(columns)
+}
+
+/// The trimmed text of a cell the file is read for: UTF-8 on one line.
+fn cell_text<'r>(raw: &'r [u8], column: &Column, instrument: &Instrument<'_>) -> Result<&'r str, String> {
+    let name = || match column {
+        Column::Trust => "trust",
+        Column::Age => "age",
+        Column::YearOfBirth => "year_of_birth",
+        Column::Sex => "sex",
+        Column::Question(k) => instrument.question(*k).map_or("?", |q| q.id),
+        Column::Ignored => "?",
+    };
+    let text = std::str::from_utf8(raw).map_err(|_| format!("column {} is not UTF-8 text", name()))?;
+    if text.contains('\n') {
+        // Only a quoted field can hold a line break: a stray quote, most likely.
+        return Err(format!("column {} holds a line break (a stray quote?)", name()));
+    }
+    Ok(text.trim())
 }
 
 /// Fills `response` from one row; returns the trust code and a description of each answer that
 /// was cleaned (usually none).
 fn fill(
     response: &mut HostResponse<'_>,
-    record: &csv::StringRecord,
+    record: &Record,
     columns: &[Column],
     survey_year: Option<u16>,
 ) -> Result<(String, Vec<String>), String> {
@@ -332,7 +441,10 @@ fn fill(
     let instrument = response.instrument();
     let id = |k: usize| instrument.question(k).map_or("?", |q| q.id);
     for (column, raw) in columns.iter().zip(record.iter()) {
-        let raw = raw.trim();
+        if matches!(column, Column::Ignored) {
+            continue;
+        }
+        let raw = cell_text(raw, column, instrument)?;
         match column {
             Column::Trust if !is_plain(raw) || raw.len() > SITE_LEN => {
                 return Err(format!(

@@ -34,12 +34,12 @@ pub fn top_and_bottom(gaps: &[Gap]) -> (Vec<Gap>, Vec<Gap>) {
 /// A response rate (method.md §10).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct ResponseRate {
-    /// Questionnaires sent.
-    pub invited: u32,
+    /// Questionnaires sent (national totals are 64-bit sums, so they never saturate).
+    pub invited: u64,
     /// invited - undeliverable - deceased.
-    pub adjusted_base: u32,
+    pub adjusted_base: u64,
     /// Completed responses.
-    pub completed: u32,
+    pub completed: u64,
     /// completed / adjusted base; `None` when the base is 0.
     pub rate: Option<f64>,
 }
@@ -49,8 +49,15 @@ impl ResponseRate {
     #[must_use]
     pub fn new(frame: &FrameRow, completed: u32) -> Self {
         let base = frame.adjusted_base();
-        let rate = (base > 0).then(|| f64::from(completed) / f64::from(base));
-        Self { invited: frame.invited, adjusted_base: base, completed, rate }
+        Self::of(u64::from(frame.invited), u64::from(base), u64::from(completed))
+    }
+
+    /// The rate of `completed` over an adjusted base of `base` from `invited`.
+    #[must_use]
+    #[allow(clippy::cast_precision_loss, reason = "counts far below 2^52 are exact")]
+    pub fn of(invited: u64, base: u64, completed: u64) -> Self {
+        let rate = (base > 0).then(|| completed as f64 / base as f64);
+        Self { invited, adjusted_base: base, completed, rate }
     }
 }
 
