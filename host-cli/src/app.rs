@@ -10,6 +10,7 @@ use surveybench_kernel::Instrument;
 use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFormat, StudyArgs};
 use crate::ingest::{self, Dataset, Options};
 use crate::profile::Profile;
+use crate::terminal::inert;
 use crate::{benchmark, instrument_file, report, simulate};
 
 /// Exit code when the run finished but some input was skipped (documented in the README).
@@ -126,7 +127,7 @@ fn write_all_reports(b: &benchmark::Benchmark, format: ReportFormat, dir: &Path)
     let index = dir.join("index.html");
     std::fs::write(&index, report::html::index(b, &files))
         .with_context(|| format!("{}: cannot write", index.display()))?;
-    eprintln!("surveybench: {} reports and {} written", files.len(), index.display());
+    eprintln!("surveybench: {} reports and {} written", files.len(), inert(&index.display().to_string()));
     Ok(())
 }
 
@@ -187,9 +188,10 @@ impl Study {
     }
 }
 
+/// Prints every problem, one line each (input text made inert), and a summary line.
 fn report_problems(year: &str, data: &Dataset) {
     for p in &data.problems {
-        eprintln!("{p}");
+        eprintln!("{}", inert(&p.to_string()));
     }
     let respondents: u64 = data.trusts.values().map(|t| u64::from(t.counters().completed)).sum();
     let skipped = data.problems.iter().filter(|p| p.skipped).count();

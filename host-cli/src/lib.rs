@@ -9,3 +9,4 @@ pub mod method;
 pub mod profile;
 pub mod report;
 pub mod simulate;
+pub mod terminal;

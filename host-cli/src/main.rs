@@ -6,13 +6,14 @@ use std::process::ExitCode;
 use clap::Parser;
 use surveybench::app::{EXIT_SKIPPED, Outcome, run};
 use surveybench::cli::Cli;
+use surveybench::terminal::inert;
 
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(Outcome::Clean) => ExitCode::SUCCESS,
         Ok(Outcome::Skipped) => ExitCode::from(EXIT_SKIPPED),
         Err(e) => {
-            eprintln!("surveybench: error: {e:#}");
+            eprintln!("surveybench: error: {}", inert(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
