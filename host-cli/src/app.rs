@@ -11,7 +11,7 @@ use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFor
 use crate::ingest::{self, Dataset, Options};
 use crate::profile::Profile;
 use crate::terminal::inert;
-use crate::{benchmark, instrument_file, report, simulate};
+use crate::{benchmark, instrument_file, output, report, simulate};
 
 /// Exit code when the run finished but some input was skipped (documented in the README).
 pub const EXIT_SKIPPED: u8 = 2;
@@ -85,10 +85,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     }
 }
 
-/// Writes `text` to `out`, or to standard output.
+/// Writes `text` to the file `out` (whole or not at all), or to standard output.
 fn emit(out: Option<&Path>, text: &str) -> Result<()> {
     match out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display())),
+        Some(path) => output::write(path, text.as_bytes()),
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;
@@ -125,8 +125,7 @@ fn write_all_reports(b: &benchmark::Benchmark, format: ReportFormat, dir: &Path)
         files.push(name);
     }
     let index = dir.join("index.html");
-    std::fs::write(&index, report::html::index(b, &files))
-        .with_context(|| format!("{}: cannot write", index.display()))?;
+    output::write(&index, report::html::index(b, &files).as_bytes())?;
     eprintln!("surveybench: {} reports and {} written", files.len(), inert(&index.display().to_string()));
     Ok(())
 }
@@ -230,7 +229,7 @@ fn demo(out: &Path) -> Result<Outcome> {
         (out.join(format!("report-{trust}.html")), report::html::render(&b, &trust)?),
     ];
     for (path, text) in &files {
-        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        output::write(path, text.as_bytes())?;
     }
     println!(
         "surveybench demo: simulated {} trusts over two years into {}",

@@ -244,7 +244,7 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+    crate::output::write(path, text.as_bytes())
 }
 
 fn csv_header(instrument: &Instrument<'_>) -> String {

@@ -2,7 +2,7 @@
 //! leave the output folder, a killed run never truncates the last good file, `simulate` never
 //! panics, input text stays inert on the terminal and in spreadsheets.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
 
@@ -25,6 +25,44 @@ fn stderr(o: &Output) -> String {
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
+}
+
+/// A respondent CSV for the `fft` instrument (question column `question`): 40 respondents per
+/// trust, later trusts answering over more of the scale, so that scores differ.
+fn respondents(dir: &Path, question: &str, trusts: &[&str]) -> PathBuf {
+    let mut text = format!("trust,age,sex,{question}\n");
+    for (t, trust) in trusts.iter().enumerate() {
+        for i in 0..40 {
+            let answer = 1 + i % (3 + t % 3);
+            text.push_str(&format!("{trust},{},{},{answer}\n", 20 + (i * 7) % 60, 1 + i % 2));
+        }
+    }
+    let path = dir.join("respondents.csv");
+    std::fs::write(&path, text).expect("write respondents");
+    path
+}
+
+/// Regression: outputs were written in place, so a run killed mid-write (here by the file size
+/// limit, SIGXFSZ) left a truncated file where the last good one was.
+#[cfg(unix)]
+#[test]
+fn a_run_killed_while_writing_leaves_the_previous_output_intact() {
+    let dir = TempDir::new().unwrap();
+    let csv = respondents(dir.path(), "FFT", &["RT5", "RT6", "RT7"]);
+    let json = dir.path().join("benchmark.json");
+    let o = run(&["benchmark", "--instrument", "fft", "--out", s(&json), s(&csv)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let good = std::fs::read(&json).unwrap();
+    assert!(good.len() > 4096, "large enough to be cut short: {} bytes", good.len());
+    let program = assert_cmd::cargo::cargo_bin("surveybench");
+    let o = std::process::Command::new("sh")
+        .args(["-c", "ulimit -f 4 && exec \"$0\" \"$@\"", s(&program)])
+        .args(["benchmark", "--instrument", "fft", "--out", s(&json), s(&csv)])
+        .output()
+        .expect("sh runs");
+    assert!(!o.status.success(), "the file size limit stops the run");
+    let after = std::fs::read(&json).unwrap();
+    assert!(after == good, "the previous output is intact: {} bytes of {}", after.len(), good.len());
 }
 
 /// Regression: control characters from input files (a file name, a CSV header, a cell) reached
