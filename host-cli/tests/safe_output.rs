@@ -42,6 +42,79 @@ fn respondents(dir: &Path, question: &str, trusts: &[&str]) -> PathBuf {
     path
 }
 
+/// Names of the files (not folders) directly in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("list")
+        .map(|e| e.expect("entry"))
+        .filter(|e| e.path().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Every `href="..."` value in `html`.
+fn hrefs(html: &str) -> Vec<&str> {
+    html.split("href=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect()
+}
+
+/// Regression: `--all-trusts` joined raw trust codes into file names, so `a/../../pwn` wrote
+/// outside the folder and `x:y` made an index link a browser reads as a URL scheme.
+#[test]
+fn all_trusts_file_names_stay_in_the_folder_and_index_links_are_relative() {
+    let dir = TempDir::new().unwrap();
+    let csv = respondents(dir.path(), "FFT", &["a/../../pwn", "x:y", "RT5", "rt5"]);
+    let out = dir.path().join("out");
+    // With this folder present, the raw name `report-a/../../pwn.html` resolves above `out`.
+    std::fs::create_dir_all(out.join("report-a")).unwrap();
+    let o = run(&[
+        "report",
+        "--all-trusts",
+        "--instrument",
+        "fft",
+        "--format",
+        "html",
+        "--out",
+        s(&out),
+        s(&csv),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!dir.path().join("pwn.html").exists(), "wrote outside the output folder");
+    let names = file_names(&out);
+    assert_eq!(names.len(), 5, "four reports and the index: {names:?}");
+    let folded: std::collections::BTreeSet<String> = names.iter().map(|n| n.to_lowercase()).collect();
+    assert_eq!(folded.len(), names.len(), "names collide on a case-insensitive file system: {names:?}");
+    assert!(names.contains(&"report-RT5.html".to_owned()), "ordinary codes stay readable: {names:?}");
+    for n in &names {
+        assert!(n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)), "{n}");
+    }
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let links = hrefs(&index);
+    assert_eq!(links.len(), 4, "{links:?}");
+    for link in links {
+        assert!(link.starts_with("./report-"), "{link}");
+        assert!(out.join(&link[2..]).is_file(), "{link} points at a report");
+    }
+}
+
+/// Regression: the first report that could not be written stopped the run (exit 1) and left
+/// the other trusts' reports and the index unwritten.
+#[test]
+fn a_report_that_cannot_be_written_is_named_and_the_rest_are_written() {
+    let dir = TempDir::new().unwrap();
+    let csv = respondents(dir.path(), "FFT", &["RT5", "RT6"]);
+    let out = dir.path().join("out");
+    let blocker = out.join("report-RT5.txt");
+    std::fs::create_dir_all(blocker.join("occupied")).unwrap();
+    let o = run(&["report", "--all-trusts", "--instrument", "fft", "--out", s(&out), s(&csv)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("RT5") && err.contains(s(&blocker)), "names the trust and the file: {err}");
+    assert!(out.join("report-RT6.txt").is_file(), "{err}");
+    assert!(out.join("index.html").is_file(), "{err}");
+}
+
 /// Regression: outputs were written in place, so a run killed mid-write (here by the file size
 /// limit, SIGXFSZ) left a truncated file where the last good one was.
 #[cfg(unix)]
