@@ -42,6 +42,16 @@ fn respondents(dir: &Path, question: &str, trusts: &[&str]) -> PathBuf {
     path
 }
 
+/// The bundled `fft` instrument as JSON, changed by `edit`, written to `dir/name`.
+fn fft_with(dir: &Path, name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let o = run(&["instrument", "show", "fft"]);
+    let mut doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("instrument JSON");
+    edit(&mut doc);
+    let path = dir.join(name);
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).expect("json")).expect("write instrument");
+    path
+}
+
 /// Names of the files (not folders) directly in `dir`, sorted.
 fn file_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -136,6 +146,68 @@ fn a_run_killed_while_writing_leaves_the_previous_output_intact() {
     assert!(!o.status.success(), "the file size limit stops the run");
     let after = std::fs::read(&json).unwrap();
     assert!(after == good, "the previous output is intact: {} bytes of {}", after.len(), good.len());
+}
+
+/// Regression: `simulate` hard-coded 90 as the top age, so a top age band starting above 90
+/// panicked (exit 101).
+#[test]
+fn simulate_serves_a_top_age_band_above_90() {
+    let dir = TempDir::new().unwrap();
+    let instrument =
+        fft_with(dir.path(), "fft95.json", |doc| doc["age_bands"] = serde_json::json!([16, 36, 51, 95]));
+    let sim = dir.path().join("sim");
+    let o = run(&[
+        "simulate",
+        "--instrument",
+        s(&instrument),
+        "--trusts",
+        "3",
+        "--respondents",
+        "400",
+        "--out",
+        s(&sim),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Its exports and CSV still give one benchmark, so the old band was simulated right.
+    let now = |input: &str| run(&["benchmark", "--instrument", s(&instrument), s(&sim.join(input))]).stdout;
+    assert_eq!(now("2024/devices"), now("2024/respondents.csv"));
+}
+
+/// Regression: an instrument without a sex question simulated silently, but its kiosk exports
+/// could not place respondents in strata, so they disagreed with its CSV.
+#[test]
+fn simulate_refuses_an_instrument_it_cannot_serve() {
+    let dir = TempDir::new().unwrap();
+    let instrument = fft_with(dir.path(), "nosex.json", |doc| {
+        doc["questions"].as_array_mut().unwrap().retain(|q| q["kind"] != "sex");
+    });
+    let o = run(&[
+        "simulate",
+        "--instrument",
+        s(&instrument),
+        "--trusts",
+        "2",
+        "--out",
+        s(&dir.path().join("sim")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("sex question"), "{}", stderr(&o));
+}
+
+/// Regression: `simulate --trusts 61` looped for ever (the trust code generator makes only 60
+/// distinct codes).
+#[test]
+fn simulate_makes_more_than_60_trusts_and_refuses_too_many() {
+    let dir = TempDir::new().unwrap();
+    let sim = dir.path().join("sim");
+    let o =
+        run(&["simulate", "--trusts", "61", "--respondents", "100", "--instrument", "fft", "--out", s(&sim)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let frame = std::fs::read_to_string(sim.join("2024/frame.csv")).unwrap();
+    assert_eq!(frame.lines().count(), 62, "header and 61 trusts");
+    let o = run(&["simulate", "--trusts", "100000", "--instrument", "fft", "--out", s(&sim)]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("simulate makes 1 to 420 trusts, not 100000"), "{}", stderr(&o));
 }
 
 /// Regression: control characters from input files (a file name, a CSV header, a cell) reached
