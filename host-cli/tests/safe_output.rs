@@ -232,3 +232,41 @@ fn terminal_control_characters_from_input_are_escaped_on_stderr() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).contains('\u{1b}') && stderr(&o).contains(r"missing\x1b[31m"), "{}", stderr(&o));
 }
+
+/// Regression: CSV text cells were written raw, so a trust code or question id starting with
+/// `-`, `=`, `+` or `@` was a formula when the file was opened in a spreadsheet.
+#[test]
+fn csv_text_cells_cannot_be_formulas_and_numbers_stay_numbers() {
+    let dir = TempDir::new().unwrap();
+    let instrument = fft_with(dir.path(), "formula.json", |doc| {
+        doc["sections"][0]["id"] = "@S1".into();
+        for q in doc["questions"].as_array_mut().unwrap() {
+            if q["id"] == "FFT" {
+                q["id"] = "=2+3".into();
+                q["section"] = "@S1".into();
+            }
+        }
+    });
+    let csv = respondents(dir.path(), "=2+3", &["-RT5", "RT6", "RT7"]);
+    let o = run(&["benchmark", "--format", "csv", "--instrument", s(&instrument), s(&csv)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        text.contains(r#""'-RT5""#) && text.contains(r#""'=2+3""#) && text.contains(r#""'@S1""#),
+        "{text}"
+    );
+    let mut negative = false;
+    for record in csv::Reader::from_reader(text.as_bytes()).records() {
+        let record = record.unwrap();
+        for (i, cell) in record.iter().enumerate() {
+            let numeric = (4..=7).contains(&i) || (10..=14).contains(&i);
+            if numeric && !cell.is_empty() {
+                let v: f64 = cell.parse().unwrap_or_else(|_| panic!("number `{cell}` mangled"));
+                negative |= v < 0.0;
+            } else {
+                assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "formula cell `{cell}`");
+            }
+        }
+    }
+    assert!(negative, "a negative number is kept as a number: {text}");
+}
