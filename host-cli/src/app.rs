@@ -13,7 +13,8 @@ use crate::profile::Profile;
 use crate::terminal::inert;
 use crate::{benchmark, instrument_file, output, report, simulate};
 
-/// Exit code when the run finished but some input was skipped (documented in the README).
+/// Exit code when the run finished but some input was skipped, or some report of
+/// `--all-trusts` could not be written (documented in the README).
 pub const EXIT_SKIPPED: u8 = 2;
 
 /// How a successful run went.

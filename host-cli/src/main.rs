@@ -1,5 +1,5 @@
 //! `surveybench`: the analyst's command line. Exit codes: 0 success, 1 error, 2 output written
-//! but some input skipped (see the README).
+//! but some input skipped or some report of `--all-trusts` not written (see the README).
 
 use std::process::ExitCode;
 
