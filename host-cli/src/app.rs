@@ -57,8 +57,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(study.outcome())
         }
         Command::Report { trust, all_trusts, format, study, out } => {
-            if format == ReportFormat::Pdf && out.is_none() {
-                bail!("--format pdf needs --out FILE");
+            if format == ReportFormat::Pdf {
+                if out.is_none() {
+                    bail!("--format pdf needs --out FILE");
+                }
+                // Stop before any work, not once per trust under --all-trusts.
+                report::pdf::chromium()?;
             }
             let study = Study::load(&study)?;
             let b = study.benchmark();

@@ -125,6 +125,24 @@ fn a_report_that_cannot_be_written_is_named_and_the_rest_are_written() {
     assert!(out.join("index.html").is_file(), "{err}");
 }
 
+/// Regression: once failed reports no longer stopped `--all-trusts`, a missing Chromium failed
+/// every trust's PDF in turn; it is a reason to stop before any work.
+#[test]
+fn all_trusts_pdf_without_chromium_stops_before_writing_anything() {
+    let dir = TempDir::new().unwrap();
+    let csv = respondents(dir.path(), "FFT", &["RT5", "RT6"]);
+    let out = dir.path().join("out");
+    let o = bin()
+        .args(["report", "--all-trusts", "--format", "pdf", "--instrument", "fft", "--out", s(&out), s(&csv)])
+        .env("PATH", "")
+        .env_remove("SURVEYBENCH_CHROMIUM")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stderr(&o).matches("Chromium").count(), 1, "{}", stderr(&o));
+    assert!(!out.exists());
+}
+
 /// Regression: outputs were written in place, so a run killed mid-write (here by the file size
 /// limit, SIGXFSZ) left a truncated file where the last good one was.
 #[cfg(unix)]
