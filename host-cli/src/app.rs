@@ -10,17 +10,28 @@ use surveybench_kernel::Instrument;
 use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFormat, StudyArgs};
 use crate::ingest::{self, Dataset, Options};
 use crate::profile::Profile;
-use crate::{benchmark, instrument_file, report, simulate};
+use crate::terminal::inert;
+use crate::{benchmark, instrument_file, output, report, simulate};
 
-/// Exit code when the run finished but some input was skipped (documented in the README).
+/// Exit code when the run finished but some input was skipped, or some report of
+/// `--all-trusts` could not be written (documented in the README).
 pub const EXIT_SKIPPED: u8 = 2;
 
 /// How a successful run went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Every input was used.
     Clean,
-    /// Output was produced, but some input was skipped.
+    /// Output was produced, but some input was skipped or some output could not be written.
     Skipped,
+}
+
+impl Outcome {
+    /// `Skipped` if either is.
+    #[must_use]
+    pub fn or(self, other: Outcome) -> Outcome {
+        if self == Outcome::Skipped { self } else { other }
+    }
 }
 
 /// Runs one command.
@@ -46,17 +57,24 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(study.outcome())
         }
         Command::Report { trust, all_trusts, format, study, out } => {
-            if format == ReportFormat::Pdf && out.is_none() {
-                bail!("--format pdf needs --out FILE");
+            if format == ReportFormat::Pdf {
+                if out.is_none() {
+                    bail!("--format pdf needs --out FILE");
+                }
+                // Stop before any work, not once per trust under --all-trusts.
+                report::pdf::chromium()?;
             }
             let study = Study::load(&study)?;
             let b = study.benchmark();
-            match (trust, out) {
+            let written = match (trust, out) {
                 (_, Some(dir)) if all_trusts => write_all_reports(&b, format, &dir)?,
-                (Some(trust), out) => write_report(&b, &trust, format, out.as_deref())?,
+                (Some(trust), out) => {
+                    write_report(&b, &trust, format, out.as_deref())?;
+                    Outcome::Clean
+                }
                 _ => bail!("give --trust CODE, or --all-trusts with --out DIR"),
-            }
-            Ok(study.outcome())
+            };
+            Ok(study.outcome().or(written))
         }
         Command::Simulate { instrument, seed, out, trusts, respondents } => {
             let instrument = instrument_file::load(&instrument)?;
@@ -84,10 +102,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     }
 }
 
-/// Writes `text` to `out`, or to standard output.
+/// Writes `text` to the file `out` (whole or not at all), or to standard output.
 fn emit(out: Option<&Path>, text: &str) -> Result<()> {
     match out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display())),
+        Some(path) => output::write(path, text.as_bytes()),
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(text.as_bytes())?;
@@ -114,20 +132,34 @@ fn write_report(
     }
 }
 
-/// Writes every trust's report into `dir` as `report-CODE.EXT`, and `index.html` linking them.
-fn write_all_reports(b: &benchmark::Benchmark, format: ReportFormat, dir: &Path) -> Result<()> {
+/// Writes every trust's report into `dir` (named by [`report::file_name`]), and `index.html`
+/// linking them. A report that cannot be written is reported, naming the trust and the file,
+/// and the rest are still written; the outcome is then [`Outcome::Skipped`].
+///
+/// # Errors
+/// `dir` cannot be created, or `index.html` cannot be written.
+fn write_all_reports(b: &benchmark::Benchmark, format: ReportFormat, dir: &Path) -> Result<Outcome> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
     let mut files = Vec::new();
     for t in &b.trusts {
-        let name = format!("report-{}.{}", t.trust, format.extension());
-        write_report(b, &t.trust, format, Some(&dir.join(&name)))?;
-        files.push(name);
+        let name = report::file_name(&t.trust, format.extension());
+        let path = dir.join(&name);
+        match write_report(b, &t.trust, format, Some(&path)) {
+            Ok(()) => files.push(Some(name)),
+            Err(e) => {
+                let message =
+                    format!("report for trust `{}` not written to {}: {e:#}", t.trust, path.display());
+                eprintln!("surveybench: error: {}", inert(&message));
+                files.push(None);
+            }
+        }
     }
     let index = dir.join("index.html");
-    std::fs::write(&index, report::html::index(b, &files))
-        .with_context(|| format!("{}: cannot write", index.display()))?;
-    eprintln!("surveybench: {} reports and {} written", files.len(), index.display());
-    Ok(())
+    output::write(&index, report::html::index(b, &files).as_bytes())?;
+    let written = files.iter().flatten().count();
+    let index_name = index.display().to_string();
+    eprintln!("surveybench: {written} of {} reports and {} written", files.len(), inert(&index_name));
+    Ok(if written == files.len() { Outcome::Clean } else { Outcome::Skipped })
 }
 
 /// An instrument, a profile, and one or two years of ingested data.
@@ -188,12 +220,14 @@ impl Study {
     }
 }
 
+/// Prints every problem, one line each (input text made inert), each file's totals, and a
+/// summary line.
 fn report_problems(instrument: &Instrument<'_>, year: &str, data: &Dataset) {
     for p in &data.problems {
-        eprintln!("{p}");
+        eprintln!("{}", inert(&p.to_string()));
     }
     for totals in &data.inputs {
-        eprintln!("surveybench: {year}: {totals}");
+        eprintln!("surveybench: {year}: {}", inert(&totals.to_string()));
     }
     let respondents: u64 = data.trusts.values().map(|t| u64::from(t.counters().completed)).sum();
     let skipped = data.problems.iter().filter(|p| p.skipped).count();
@@ -236,11 +270,11 @@ fn demo(out: &Path) -> Result<Outcome> {
     let files = [
         (out.join("benchmark.json"), report::json::render(&b)?),
         (out.join("benchmark.csv"), report::csv::render(&b)?),
-        (out.join(format!("report-{trust}.txt")), report::text::render(&b, &trust)?),
-        (out.join(format!("report-{trust}.html")), report::html::render(&b, &trust)?),
+        (out.join(report::file_name(&trust, "txt")), report::text::render(&b, &trust)?),
+        (out.join(report::file_name(&trust, "html")), report::html::render(&b, &trust)?),
     ];
     for (path, text) in &files {
-        std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))?;
+        output::write(path, text.as_bytes())?;
     }
     println!(
         "surveybench demo: simulated {} trusts over two years into {}",

@@ -6,6 +6,8 @@ pub mod cli;
 pub mod ingest;
 pub mod instrument_file;
 pub mod method;
+pub mod output;
 pub mod profile;
 pub mod report;
 pub mod simulate;
+pub mod terminal;

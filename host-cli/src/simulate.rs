@@ -24,6 +24,55 @@ use crate::ingest::respondents::HostResponse;
 /// Trusts whose first kiosk also leaves an older, superseded export.
 const SNAPSHOT_TRUSTS: usize = 2;
 
+/// The oldest simulated age, unless the top age band starts within ten years of it.
+const TOP_AGE: u16 = 90;
+
+/// Why `simulate` cannot make a data set: it would have to write kiosk exports and a
+/// respondent CSV that disagree, or it cannot make that many trusts.
+#[derive(Debug, thiserror::Error)]
+pub enum CannotSimulate {
+    /// Kiosks place respondents by their answer to the age-band question.
+    #[error(
+        "instrument {0} has no age-band question, so its kiosk exports could not place respondents \
+         by age as its respondent CSV does; simulate needs one"
+    )]
+    NoAgeQuestion(String),
+    /// Kiosks place respondents by their answer to the sex question, coded 1 male, 2 female.
+    #[error(
+        "instrument {0} has no sex question with options 1 (male) and 2 (female), so its kiosk \
+         exports could not place respondents by sex as its respondent CSV does; simulate needs one"
+    )]
+    NoSexQuestion(String),
+    /// The number of trusts is 0 or more than there are distinct codes.
+    #[error("simulate makes 1 to {max} trusts, not {asked}")]
+    Trusts {
+        /// `--trusts`.
+        asked: usize,
+        /// The number of distinct trust codes.
+        max: usize,
+    },
+}
+
+/// Checks that `simulate` can serve `instrument` and `plan`.
+///
+/// # Errors
+/// [`CannotSimulate`], naming what is missing.
+pub fn check(instrument: &Instrument<'_>, plan: &Plan) -> Result<(), CannotSimulate> {
+    let has = |kind: QuestionKind| instrument.questions.iter().find(|q| q.kind == kind);
+    if has(QuestionKind::AgeBand).is_none() {
+        return Err(CannotSimulate::NoAgeQuestion(instrument.id.to_owned()));
+    }
+    let sex_codes = has(QuestionKind::Sex)
+        .is_some_and(|q| q.option_position(1).is_some() && q.option_position(2).is_some());
+    if !sex_codes {
+        return Err(CannotSimulate::NoSexQuestion(instrument.id.to_owned()));
+    }
+    if plan.trusts == 0 || plan.trusts > MAX_TRUSTS {
+        return Err(CannotSimulate::Trusts { asked: plan.trusts, max: MAX_TRUSTS });
+    }
+    Ok(())
+}
+
 /// What to simulate.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
@@ -65,26 +114,48 @@ struct Trust {
     response_rate: f64,
 }
 
-/// Trust codes in the style of NHS organisation codes (R and two characters).
+/// Second and third characters of simulated trust codes.
+const CODE_A: &[u8] = b"ABCDEFGHJKLMNPQRTVWXY";
+const CODE_B: &[u8] = b"0123456789ABCDEFGHJK";
+/// The most trusts `simulate` makes: one per distinct code.
+const MAX_TRUSTS: usize = CODE_A.len() * CODE_B.len();
+
+/// Trust codes in the style of NHS organisation codes (R and two characters), scattered.
 fn code(i: usize) -> String {
-    const A: &[u8] = b"ABCDEFGHJKLMNPQRTVWXY";
-    const B: &[u8] = b"0123456789ABCDEFGHJK";
-    let a = A[(i * 7 + 3) % A.len()] as char;
-    let b = B[(i * 13 + i / A.len()) % B.len()] as char;
+    let a = CODE_A[(i * 7 + 3) % CODE_A.len()] as char;
+    let b = CODE_B[(i * 13 + i / CODE_A.len()) % CODE_B.len()] as char;
     format!("R{a}{b}")
 }
 
+/// `n` distinct codes (at most [`MAX_TRUSTS`]): the scattered ones (which repeat after 60),
+/// then the remaining pairs in order.
 fn unique_codes(n: usize) -> Vec<String> {
+    let scattered = (0..MAX_TRUSTS).map(code);
+    let pairs =
+        CODE_A.iter().flat_map(|&a| CODE_B.iter().map(move |&b| format!("R{}{}", a as char, b as char)));
     let mut out: Vec<String> = Vec::with_capacity(n);
-    let mut i = 0;
-    while out.len() < n {
-        let c = code(i);
+    for c in scattered.chain(pairs) {
+        if out.len() == n {
+            break;
+        }
         if !out.contains(&c) {
             out.push(c);
         }
-        i += 1;
     }
     out
+}
+
+/// The oldest simulated age: [`TOP_AGE`], or ten years past the start of the top age band
+/// (`bands` are ascending lower bounds).
+fn top_age(bands: &[u8]) -> u16 {
+    bands.last().map_or(TOP_AGE, |&b| TOP_AGE.max(u16::from(b) + 10))
+}
+
+/// The ages simulated in 0-based age band `band`: up to the next band's start, or the top age.
+fn age_range(bands: &[u8], band: usize) -> std::ops::RangeInclusive<u16> {
+    let lo = bands.get(band).map_or(16, |&b| u16::from(b));
+    let hi = bands.get(band + 1).map_or(top_age(bands), |&b| u16::from(b).saturating_sub(1));
+    lo..=hi.max(lo)
 }
 
 fn trusts(plan: &Plan, strata: usize, questions: usize, rng: &mut ChaCha8Rng) -> Vec<Trust> {
@@ -146,14 +217,13 @@ fn respond(
     let known = g + 1 < trust.mix.len();
     let band = g / 2;
     let (age, sex) = if known {
-        let lo = u16::from(bands.get(band).copied().unwrap_or(16));
-        let hi = bands.get(band + 1).map_or(90, |&b| u16::from(b) - 1);
-        (Some(rng.gen_range(lo..=hi)), Some(if g.is_multiple_of(2) { 1 } else { 2 }))
+        (Some(rng.gen_range(age_range(bands, band))), Some(if g.is_multiple_of(2) { 1 } else { 2 }))
     } else {
+        let any_age = 16..=top_age(bands);
         match rng.gen_range(0..3) {
             0 => (None, Some(rng.gen_range(1..=2))),
-            1 => (Some(rng.gen_range(16..=90)), Some(4)),
-            _ => (Some(rng.gen_range(16..=90)), None),
+            1 => (Some(rng.gen_range(any_age)), Some(4)),
+            _ => (Some(rng.gen_range(any_age)), None),
         }
     };
     let person = Normal::new(0.0, 0.8).unwrap_or_else(|_| unreachable!("valid parameters")).sample(rng);
@@ -171,10 +241,15 @@ fn respond(
             continue;
         }
         let code = match q.kind {
-            QuestionKind::AgeBand => match (age, known) {
-                (Some(a), true) => surveybench_kernel::stratum::age_band(a, bands).map_or(0, |b| b + 1),
-                _ => q.options.last().map_or(0, |o| o.code),
-            },
+            // The option in the band's position; an unknown age takes the first option past
+            // the bands ("prefer not to say"), or no answer when there is none.
+            QuestionKind::AgeBand => {
+                let position = match (age, known) {
+                    (Some(a), true) => surveybench_kernel::stratum::age_band(a, bands).map(usize::from),
+                    _ => Some(bands.len()),
+                };
+                position.and_then(|p| q.options.get(p)).map_or(0, |o| o.code)
+            }
             QuestionKind::Sex => sex.unwrap_or(0),
             QuestionKind::Scored => scored_answer(q, k, latent + trust.question_effects[k], rng),
             _ => {
@@ -210,8 +285,10 @@ fn scored_answer(q: &surveybench_kernel::Question<'_>, k: usize, latent: f64, rn
 /// `<year>/frame.csv`. Returns the year folders, earlier first.
 ///
 /// # Errors
-/// File system errors, named with the path.
+/// An instrument or plan `simulate` cannot serve ([`CannotSimulate`]); file system errors,
+/// named with the path.
 pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
+    check(instrument, plan)?;
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let trusts = trusts(plan, instrument.strata(), instrument.questions.len(), &mut rng);
     let drift = Normal::new(0.0, 0.1).unwrap_or_else(|_| unreachable!("valid parameters"));
@@ -244,7 +321,7 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).with_context(|| format!("{}: cannot write", path.display()))
+    crate::output::write(path, text.as_bytes())
 }
 
 fn csv_header(instrument: &Instrument<'_>) -> String {
@@ -318,4 +395,38 @@ fn write_devices(
         write(&dir.join(format!("{device}.json")), &format!("{}\n", String::from_utf8_lossy(&buf[..n])))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_age_band_has_ages_even_above_90() {
+        assert_eq!(age_range(&[16, 36, 51, 66], 3), 66..=90);
+        assert_eq!(age_range(&[16, 36, 51, 95], 2), 51..=94);
+        assert_eq!(age_range(&[16, 36, 51, 95], 3), 95..=105);
+        assert_eq!(age_range(&[0, 255], 1), 255..=265);
+        assert_eq!(age_range(&[0, 1], 0), 0..=0);
+    }
+
+    #[test]
+    fn trust_codes_are_distinct_up_to_the_maximum() {
+        let codes = unique_codes(MAX_TRUSTS);
+        let mut sorted = codes.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), MAX_TRUSTS);
+        // The first trusts keep their codes, so seeded data sets are unchanged.
+        assert_eq!(codes[..3], [code(0), code(1), code(2)]);
+    }
+
+    #[test]
+    fn plans_with_no_trusts_or_too_many_are_refused() {
+        let fft = surveybench_kernel::bundled::by_id("fft").unwrap();
+        let plan = |trusts| Plan { trusts, ..Plan::national(1) };
+        assert!(check(fft, &plan(MAX_TRUSTS)).is_ok());
+        assert!(matches!(check(fft, &plan(0)), Err(CannotSimulate::Trusts { asked: 0, .. })));
+        assert!(matches!(check(fft, &plan(MAX_TRUSTS + 1)), Err(CannotSimulate::Trusts { .. })));
+    }
 }

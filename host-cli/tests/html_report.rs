@@ -295,7 +295,7 @@ fn all_trusts_writes_every_report_and_an_index() {
     for t in f.json["trusts"].as_array().expect("trusts") {
         let code = t["trust"].as_str().expect("code");
         assert!(out.join(format!("report-{code}.html")).is_file(), "{code}");
-        assert!(index.contains(&format!("href=\"report-{code}.html\"")), "{code} linked");
+        assert!(index.contains(&format!("href=\"./report-{code}.html\"")), "{code} linked");
         assert!(index.contains(&format!("<td>{}</td>", t["respondents"])), "{code} respondents");
     }
 }

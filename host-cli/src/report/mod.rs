@@ -1,5 +1,7 @@
 //! Renderers of the benchmark model, one file per format.
 
+use std::fmt::Write as _;
+
 pub mod csv;
 pub mod html;
 pub mod json;
@@ -20,9 +22,48 @@ pub fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
 }
 
+/// The file name of trust `trust`'s report: `report-CODE.EXTENSION`, with CODE spelled so that
+/// no trust code can leave the folder, look like a URL scheme, or share a file with another
+/// code, even on a case-insensitive file system. Upper-case letters, digits and `-` stand for
+/// themselves; every other byte (lower-case letters and `_` too) is `_` and two lower-case hex
+/// digits, so `RT5` is `report-RT5.html` and `a/b:c` is `report-_61_2f_62_3a_63.html`.
+#[must_use]
+pub fn file_name(trust: &str, extension: &str) -> String {
+    let mut name = String::from("report-");
+    for b in trust.bytes() {
+        if b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' {
+            name.push(char::from(b));
+        } else {
+            let _ = write!(name, "_{b:02x}");
+        }
+    }
+    name.push('.');
+    name.push_str(extension);
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn report_file_names_keep_nhs_codes_and_escape_the_rest() {
+        assert_eq!(file_name("RT5", "html"), "report-RT5.html");
+        assert_eq!(file_name("R-1", "txt"), "report-R-1.txt");
+        assert_eq!(file_name("a/../../pwn", "pdf"), "report-_61_2f_2e_2e_2f_2e_2e_2f_70_77_6e.pdf");
+        assert_eq!(file_name("x:y", "html"), "report-_78_3a_79.html");
+        assert_eq!(file_name("é", "txt"), "report-_c3_a9.txt");
+    }
+
+    #[test]
+    fn different_codes_get_different_names_even_ignoring_case() {
+        let codes =
+            ["RT5", "rt5", "Rt5", "rT5", "_52T5", "_", "__", "_5f", "R_T5", "a.b", "a_2eb", "A", "a", ""];
+        let mut folded: Vec<String> = codes.iter().map(|c| file_name(c, "html").to_lowercase()).collect();
+        folded.sort();
+        folded.dedup();
+        assert_eq!(folded.len(), codes.len(), "{folded:?}");
+    }
 
     #[test]
     fn exact_halves_round_away_from_zero() {

@@ -85,24 +85,24 @@ pub fn run_chromium(args: &[String], limit: Duration) -> Result<String> {
     Ok(stderr)
 }
 
-/// Prints `html` to a PDF at `out`.
+/// Prints `html` to a PDF at `out`. Chromium prints into a private folder; `out` is replaced
+/// only by a whole PDF (see [`crate::output::write`]).
 ///
 /// # Errors
-/// Chromium is missing or fails, or writes no PDF.
+/// Chromium is missing or fails, or writes no PDF, or `out` cannot be written.
 pub fn write(html: &str, out: &Path) -> Result<()> {
     let work = tempfile::tempdir()?;
     let page = work.path().join("report.html");
     std::fs::write(&page, html).with_context(|| format!("{}: cannot write", page.display()))?;
-    let out_abs = std::path::absolute(out)?;
+    let printed = work.path().join("report.pdf");
     let mut args = headless_args(&work.path().join("profile"));
-    args.push(format!("--print-to-pdf={}", out_abs.display()));
+    args.push(format!("--print-to-pdf={}", printed.display()));
     args.push("--no-pdf-header-footer".to_owned());
     args.push(format!("file://{}", page.display()));
     run_chromium(&args, Duration::from_secs(120))?;
-    let head =
-        std::fs::read(&out_abs).with_context(|| format!("{}: Chromium wrote no PDF", out.display()))?;
-    if !head.starts_with(b"%PDF") {
+    let pdf = std::fs::read(&printed).with_context(|| format!("{}: Chromium wrote no PDF", out.display()))?;
+    if !pdf.starts_with(b"%PDF") {
         bail!("{}: Chromium's output is not a PDF", out.display());
     }
-    Ok(())
+    crate::output::write(out, &pdf)
 }

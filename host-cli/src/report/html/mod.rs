@@ -147,9 +147,11 @@ pub fn render(b: &Benchmark, trust: &str) -> Result<String> {
     Ok(page(&title, body))
 }
 
-/// An index page linking every trust's report: `files[i]` is the file name of `b.trusts[i]`'s.
+/// An index page linking every trust's report: `files[i]` is the file name of `b.trusts[i]`'s
+/// report in the index's folder, or `None` when it could not be written. Links are relative
+/// (`./NAME`), so no name can be read as a URL scheme.
 #[must_use]
-pub fn index(b: &Benchmark, files: &[String]) -> String {
+pub fn index(b: &Benchmark, files: &[Option<String>]) -> String {
     let title = format!("{} — trust benchmark reports", b.instrument.title);
     let body = html! {
         h1 { "Trust benchmark reports" }
@@ -164,7 +166,10 @@ pub fn index(b: &Benchmark, files: &[String]) -> String {
             tbody {
                 @for (t, file) in b.trusts.iter().zip(files) {
                     tr data-trust=(t.trust) {
-                        th scope="row" { a href=(file) { (t.trust) } }
+                        th scope="row" {
+                            @if let Some(file) = file { a href={ "./" (file) } { (t.trust) } }
+                            @else { (t.trust) " (report not written)" }
+                        }
                         td { (t.respondents) }
                         @for band in Band::ALL { td { (t.bands.get(band)) } }
                         td { (t.bands.suppressed) }
