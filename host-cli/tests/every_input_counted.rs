@@ -349,3 +349,60 @@ fn a_header_of_a_million_columns_is_refused() {
     assert_eq!(o.status.code(), Some(1), "no usable input");
     assert!(stderr(&o).contains("the header has 1000001 columns, more than 10000"), "{}", stderr(&o));
 }
+
+/// Many exports in one large .jsonl are streamed a line at a time, and those whose tallies were
+/// not kept (past `KEEP`) are read again when counted: the figures equal those of the same
+/// exports one file each. Regression for memory that grew with every export given.
+#[test]
+fn streamed_and_reread_exports_count_like_files() {
+    let dir = TempDir::new().unwrap();
+    let sim = dir.path().join("fft");
+    let o =
+        run(&["simulate", "--instrument", "fft", "--trusts", "3", "--respondents", "90", "--out", s(&sim)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let devices = sim.join("2024/devices");
+    let mut templates: Vec<Value> = std::fs::read_dir(&devices)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| !s(p).contains("seq"))
+        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .collect();
+    templates.sort_by_key(|t| t["device"].as_str().unwrap().to_owned());
+    let (files, mut jsonl) = (dir.path().join("files"), String::new());
+    std::fs::create_dir(&files).unwrap();
+    let count = surveybench::ingest::export::KEEP + 100;
+    for i in 0..count {
+        let mut e = templates[i % templates.len()].clone();
+        e["device"] = Value::from(format!("k{i}"));
+        std::fs::write(files.join(format!("k{i}.json")), e.to_string()).unwrap();
+        jsonl.push_str(&e.to_string());
+        jsonl.push('\n');
+        if i == 7 {
+            // A line longer than any export can be: skipped unread, and named.
+            jsonl.push_str(&format!("{{\"pad\":\"{}\"}}\n", "x".repeat(1 << 20)));
+        }
+    }
+    let path = dir.path().join("all.jsonl");
+    std::fs::write(&path, jsonl).unwrap();
+    let one_file = run(&["benchmark", "--instrument", "fft", s(&path)]);
+    assert_eq!(one_file.status.code(), Some(2), "{}", stderr(&one_file));
+    assert!(
+        stderr(&one_file)
+            .contains(&format!("{}:9: line of 1048587 bytes, longer than any `fft` export", s(&path))),
+        "{}",
+        stderr(&one_file)
+    );
+    let many_files = run(&["benchmark", "--instrument", "fft", s(&files)]);
+    assert!(many_files.status.success(), "{}", stderr(&many_files));
+    let (a, b) = (json(&one_file), json(&many_files));
+    assert_eq!(a["questions"], b["questions"]);
+    assert_eq!(respondents(&a), respondents(&b));
+    let want: u64 =
+        (0..count).map(|i| templates[i % templates.len()]["responses"]["completed"].as_u64().unwrap()).sum();
+    assert_eq!(respondents(&a), want, "every export counted once, kept or read again");
+    let totals = &inputs(&a)[0];
+    assert_eq!(
+        (totals["read"].as_u64(), totals["used"].as_u64()),
+        (Some(count as u64 + 1), Some(count as u64))
+    );
+}

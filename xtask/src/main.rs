@@ -6,10 +6,12 @@
 //!   scripted session on QEMU (the compiled-in demo by default); the export JSON is on stderr.
 //! - `cargo xtask size [--bless]`: check the firmware's flash and static RAM against
 //!   `firmware/size-budget.txt` (`--bless` records the new figures).
+//! - `cargo xtask stress`: peak memory and time of the host on huge and hostile inputs.
 
 mod ci;
 mod firmware;
 mod run;
+mod stress;
 
 use std::process::ExitCode;
 
@@ -19,7 +21,9 @@ fn main() -> ExitCode {
         Some("ci") => ci::ci(args.get(1).is_some_and(|a| a == "firmware")),
         Some("qemu") => firmware::qemu(&args[1..]),
         Some("size") => firmware::size(&args[1..]),
-        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size")),
+        Some("stress") => stress::stress(),
+        Some("stress-one") => stress::one(&args[1..]),
+        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress")),
         None => {
             Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless]>"
                 .to_owned())

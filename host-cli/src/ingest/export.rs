@@ -1,6 +1,8 @@
 //! Device exports: the kernel's JSON tallies, one per line (docs/formats.md §2).
 
+use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::{HostTally, Instrument};
@@ -17,78 +19,243 @@ pub struct DeviceExport {
     pub path: PathBuf,
     /// Line within the file (1-based).
     pub line: u64,
+    /// Byte offset of the export in its file, and its length: where to read it again.
+    pub span: (u64, usize),
     /// Its header: device, site, period, sequence.
     pub header: Header,
-    /// Its tally.
-    pub tally: Box<HostTally<'static>>,
     /// SHA-256 of its bytes, to tell a repeated export from a conflicting one.
     pub hash: [u8; 32],
+    /// Its tally while [`KEEP`] allows; otherwise it is read again if it counts, so memory grows
+    /// with the devices counted, not with the exports given.
+    pub tally: Option<Box<HostTally<'static>>>,
 }
 
-/// The `instrument` field of a document that failed to decode, for a clearer message.
+/// How many decoded tallies (about 116 KB each on the host) one run keeps from the first read;
+/// exports beyond are decoded again when counted.
+pub const KEEP: usize = 512;
+
+/// An export file read: its exports, its totals and the SHA-256 of its bytes.
+pub struct ExportFile {
+    /// Exports decoded, in file order.
+    pub exports: Vec<DeviceExport>,
+    /// Every non-blank line read, decoded or skipped.
+    pub totals: InputTotals,
+    /// The whole file's hash, to read a repeated file once.
+    pub hash: Option<[u8; 32]>,
+}
+
+/// The `instrument` field of a document that failed to decode, for a clearer message: a plain
+/// scan, so a huge line costs no parse.
 fn instrument_named(bytes: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    v.get("instrument")?.as_str().map(str::to_owned)
+    const KEY: &[u8] = b"\"instrument\":\"";
+    let start = bytes.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    let rest = bytes.get(start..)?;
+    let value = rest.get(..rest.iter().take(64).position(|&b| b == b'"')?)?;
+    std::str::from_utf8(value).ok().map(str::to_owned)
 }
 
-fn decode(
-    bytes: &[u8],
-    instrument: &'static Instrument<'static>,
-) -> Result<(Header, Box<HostTally<'static>>), String> {
-    let mut tally = Box::new(HostTally::new(instrument).map_err(|e| e.to_string())?);
-    match export::decode_into(bytes, &mut *tally) {
-        Ok(header) => Ok((header, tally)),
+fn decode(bytes: &[u8], tally: &mut HostTally<'static>) -> Result<Header, String> {
+    match export::decode_into(bytes, tally) {
+        Ok(header) => Ok(header),
         Err(export::ExportError::Instrument) => Err(format!(
             "export is for instrument `{}`, not `{}`",
             instrument_named(bytes).unwrap_or_else(|| "?".to_owned()),
-            instrument.id
+            tally.instrument().id
         )),
         Err(e) => Err(e.to_string()),
     }
 }
 
-/// Reads a file of device exports: the whole file as one document, or else one per line;
-/// returns the exports and the file's totals (every non-blank line read, decoded or skipped).
-pub fn read_bytes(
+/// The longest document or line read as an export: no valid export of `instrument` is longer
+/// than its maximum encoded length; a pretty-printed one may have some white space more.
+fn longest(instrument: &Instrument<'_>) -> usize {
+    export::max_encoded_len(instrument).saturating_mul(8).saturating_add(4096)
+}
+
+/// Reads a file of device exports: the whole file as one document if it is small enough to be
+/// one, or else one export per line, streamed, so memory stays bounded whatever the file's
+/// size. A line longer than any export can be is skipped unread.
+pub fn read(
     path: &Path,
-    bytes: &[u8],
     instrument: &'static Instrument<'static>,
+    kept: &AtomicUsize,
     problems: &mut Vec<Problem>,
-) -> (Vec<DeviceExport>, InputTotals) {
+) -> ExportFile {
     let mut totals = InputTotals::new(path, InputKind::DeviceExports);
-    totals.lines = count_lines(bytes);
-    let trimmed = bytes.trim_ascii();
-    if let Ok((header, tally)) = decode(trimmed, instrument) {
-        totals.read = 1;
-        totals.used = 1;
-        totals.blank_lines = totals.lines.saturating_sub(1);
-        let hash = Sha256::digest(trimmed).into();
-        return (vec![DeviceExport { path: path.to_owned(), line: 1, header, tally, hash }], totals);
-    }
-    let mut out = Vec::new();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line_no = i as u64 + 1;
-        let line = line.trim_ascii();
-        if line.is_empty() {
-            continue;
+    let mut scratch = match HostTally::new(instrument) {
+        Ok(t) => Box::new(t),
+        Err(e) => {
+            problems.push(Problem::error(path, None, format!("instrument too large: {e}")));
+            return ExportFile { exports: Vec::new(), totals, hash: None };
         }
-        totals.read += 1;
-        match decode(line, instrument) {
-            Ok((header, tally)) => {
-                totals.used += 1;
-                let hash = Sha256::digest(line).into();
-                out.push(DeviceExport { path: path.to_owned(), line: line_no, header, tally, hash });
+    };
+    let limit = longest(instrument);
+    let opened = std::fs::File::open(path).and_then(|f| Ok((f.metadata()?.len(), f)));
+    let (size, file) = match opened {
+        Ok(x) => x,
+        Err(e) => {
+            problems.push(Problem::error(path, None, format!("cannot read: {e}")));
+            return ExportFile { exports: Vec::new(), totals, hash: None };
+        }
+    };
+    let mut reader = Lines { path, limit, scratch: &mut scratch, kept, totals: &mut totals, problems };
+    let result = if usize::try_from(size).is_ok_and(|s| s <= limit) {
+        let mut bytes = Vec::new();
+        std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| e.to_string()).map(|_| {
+            let hash = Sha256::digest(&bytes).into();
+            (reader.whole_or_lines(&bytes), hash)
+        })
+    } else {
+        reader.stream(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| e.to_string())
+    };
+    match result {
+        Ok((exports, hash)) => ExportFile { exports, totals, hash: Some(hash) },
+        Err(e) => {
+            problems.push(Problem::error(path, None, format!("cannot read: {e}; file skipped")));
+            totals.unuse(totals.used);
+            ExportFile { exports: Vec::new(), totals, hash: None }
+        }
+    }
+}
+
+/// Reads an export again from its file (its tally was not kept) and checks it is the same.
+///
+/// # Errors
+/// The file cannot be read, or no longer holds the same export there.
+pub fn reread(
+    e: &DeviceExport,
+    instrument: &'static Instrument<'static>,
+) -> Result<Box<HostTally<'static>>, String> {
+    let mut file = std::fs::File::open(&e.path).map_err(|err| format!("cannot read again: {err}"))?;
+    file.seek(SeekFrom::Start(e.span.0)).map_err(|err| format!("cannot read again: {err}"))?;
+    let mut bytes = vec![0; e.span.1];
+    file.read_exact(&mut bytes).map_err(|err| format!("cannot read again: {err}"))?;
+    let hash: [u8; 32] = Sha256::digest(&bytes).into();
+    let mut tally = Box::new(HostTally::new(instrument).map_err(|err| err.to_string())?);
+    if hash != e.hash || decode(&bytes, &mut tally).is_err() {
+        return Err("the file changed while it was being read; export skipped".to_owned());
+    }
+    Ok(tally)
+}
+
+/// Reading one file's exports.
+struct Lines<'a> {
+    path: &'a Path,
+    limit: usize,
+    scratch: &'a mut HostTally<'static>,
+    kept: &'a AtomicUsize,
+    totals: &'a mut InputTotals,
+    problems: &'a mut Vec<Problem>,
+}
+
+impl Lines<'_> {
+    /// A small file: one document, or else one export per line.
+    fn whole_or_lines(&mut self, bytes: &[u8]) -> Vec<DeviceExport> {
+        self.totals.lines = count_lines(bytes);
+        let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+        let trimmed = bytes.trim_ascii();
+        if let Ok(header) = decode(trimmed, self.scratch) {
+            self.totals.read = 1;
+            self.totals.used = 1;
+            self.totals.blank_lines = self.totals.lines.saturating_sub(1);
+            return vec![self.export(1, (start as u64, trimmed.len()), trimmed, header)];
+        }
+        let mut out = Vec::new();
+        let mut offset = 0u64;
+        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+            self.line(i as u64 + 1, offset, line, &mut out);
+            offset += line.len() as u64 + 1;
+        }
+        self.totals.blank_lines = self.totals.lines.saturating_sub(self.totals.read);
+        out
+    }
+
+    /// A large file, streamed a line at a time; returns its exports and its hash.
+    fn stream(&mut self, mut input: impl BufRead) -> std::io::Result<(Vec<DeviceExport>, [u8; 32])> {
+        let (mut out, mut hasher, mut buf) = (Vec::new(), Sha256::new(), Vec::new());
+        let (mut offset, mut line, mut length) = (0u64, 1u64, 0u64);
+        loop {
+            let chunk = input.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            let (piece, ends) = match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => (&chunk[..=i], true),
+                None => (chunk, false),
+            };
+            hasher.update(piece);
+            length += piece.len() as u64;
+            if buf.len() + piece.len() <= self.limit + 1 {
+                buf.extend_from_slice(piece);
+            }
+            let used = piece.len();
+            input.consume(used);
+            if ends {
+                self.finish_line(line, offset, &mut buf, length, &mut out);
+                offset += length;
+                (line, length) = (line + 1, 0);
+            }
+        }
+        if length > 0 {
+            self.finish_line(line, offset, &mut buf, length, &mut out);
+            line += 1;
+        }
+        self.totals.lines = line - 1;
+        self.totals.blank_lines = self.totals.lines.saturating_sub(self.totals.read);
+        Ok((out, hasher.finalize().into()))
+    }
+
+    /// One streamed line of `length` bytes (of which `buf` holds up to the limit).
+    fn finish_line(
+        &mut self,
+        line: u64,
+        offset: u64,
+        buf: &mut Vec<u8>,
+        length: u64,
+        out: &mut Vec<DeviceExport>,
+    ) {
+        if length > self.limit as u64 + 1 {
+            self.totals.read += 1;
+            self.totals.skipped += 1;
+            let message = format!(
+                "line of {length} bytes, longer than any `{}` export can be ({} bytes); skipped unread",
+                self.scratch.instrument().id,
+                self.limit
+            );
+            self.problems.push(Problem::error(self.path, Some(line), message));
+        } else {
+            self.line(line, offset, buf, out);
+        }
+        buf.clear();
+    }
+
+    /// Decodes one line (blank lines are passed over).
+    fn line(&mut self, line_no: u64, offset: u64, line: &[u8], out: &mut Vec<DeviceExport>) {
+        let start = line.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            return;
+        }
+        self.totals.read += 1;
+        match decode(trimmed, self.scratch) {
+            Ok(header) => {
+                self.totals.used += 1;
+                out.push(self.export(line_no, (offset + start as u64, trimmed.len()), trimmed, header));
             }
             Err(message) => {
-                totals.skipped += 1;
-                problems.push(Problem::error(
-                    path,
-                    Some(line_no),
-                    format!("device export skipped: {message}"),
-                ));
+                self.totals.skipped += 1;
+                let message = format!("device export skipped: {message}");
+                self.problems.push(Problem::error(self.path, Some(line_no), message));
             }
         }
     }
-    totals.blank_lines = totals.lines.saturating_sub(totals.read);
-    (out, totals)
+
+    /// The export just decoded into the scratch tally, which it keeps a copy of while the run's
+    /// budget of kept tallies lasts.
+    fn export(&mut self, line: u64, span: (u64, usize), bytes: &[u8], header: Header) -> DeviceExport {
+        let keep = self.kept.fetch_add(1, Ordering::Relaxed) < KEEP;
+        let tally = keep.then(|| Box::new(self.scratch.clone()));
+        let hash = Sha256::digest(bytes).into();
+        DeviceExport { path: self.path.to_owned(), line, span, header, hash, tally }
+    }
 }

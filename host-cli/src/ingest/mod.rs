@@ -12,6 +12,7 @@ mod walk;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicUsize;
 
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -109,23 +110,32 @@ struct FileRead {
     hash: Option<[u8; 32]>,
 }
 
-fn parse_file(path: &Path, instrument: &'static Instrument<'static>, options: &Options) -> FileRead {
+fn parse_file(
+    path: &Path,
+    instrument: &'static Instrument<'static>,
+    options: &Options,
+    kept: &AtomicUsize,
+) -> FileRead {
     let mut problems = Vec::new();
-    let is_csv = path.extension().and_then(|e| e.to_str()) == Some("csv");
-    let kind = if is_csv { InputKind::Respondents } else { InputKind::DeviceExports };
+    if path.extension().and_then(|e| e.to_str()) != Some("csv") {
+        let file = export::read(path, instrument, kept, &mut problems);
+        return FileRead {
+            parsed: Parsed::Exports(file.exports),
+            problems,
+            totals: file.totals,
+            hash: file.hash,
+        };
+    }
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
             problems.push(Problem::error(path, None, format!("cannot read: {e}")));
-            let totals = InputTotals::new(path, kind);
+            let totals = InputTotals::new(path, InputKind::Respondents);
             return FileRead { parsed: Parsed::Nothing, problems, totals, hash: None };
         }
     };
     let hash = Some(Sha256::digest(&bytes).into());
-    let (parsed, totals) = if !is_csv {
-        let (exports, totals) = export::read_bytes(path, &bytes, instrument, &mut problems);
-        (Parsed::Exports(exports), totals)
-    } else if let Some((header, body, first)) =
+    let (parsed, totals) = if let Some((header, body, first)) =
         records::header(&bytes).ok().filter(|(h, _, _)| frame::is_frame_header(h))
     {
         let (rows, totals) = frame::read(path, &header, body, first, &mut problems);
@@ -161,11 +171,12 @@ pub fn ingest(
 ) -> Result<Dataset> {
     let files = walk::files(inputs)?;
     let bar = progress(files.unique.len());
+    let kept = AtomicUsize::new(0);
     let read: Vec<FileRead> = files
         .unique
         .par_iter()
         .map(|path| {
-            let r = parse_file(path, instrument, options);
+            let r = parse_file(path, instrument, options, &kept);
             bar.inc(1);
             r
         })
@@ -206,10 +217,22 @@ pub fn ingest(
     let latest = devices::latest(exports, options.period.as_deref(), &mut data);
     for (input, e) in latest {
         merged.note_site(&e, &mut data.problems);
-        let mut one = Trusts::new();
-        one.insert(e.header.site.as_str().to_owned(), e.tally);
-        if let Some(totals) = data.inputs.get_mut(input) {
-            let mut totals = std::mem::take(totals);
+        let tally = match e.tally {
+            Some(t) => t,
+            None => match export::reread(&e, instrument) {
+                Ok(t) => t,
+                Err(message) => {
+                    data.problems.push(Problem::error(&e.path, Some(e.line), message));
+                    if let Some(t) = data.inputs.get_mut(input) {
+                        t.unuse(1);
+                    }
+                    continue;
+                }
+            },
+        };
+        let one = Trusts::from([(e.header.site.as_str().to_owned(), tally)]);
+        if let Some(slot) = data.inputs.get_mut(input) {
+            let mut totals = std::mem::take(slot);
             merge_trusts(&mut data, one, &e.path, &mut totals);
             if let Some(slot) = data.inputs.get_mut(input) {
                 *slot = totals;
