@@ -7,9 +7,13 @@
 //! - `cargo xtask size [--bless]`: check the firmware's flash and static RAM against
 //!   `firmware/size-budget.txt` (`--bless` records the new figures).
 //! - `cargo xtask stress`: peak memory and time of the host on huge and hostile inputs.
+//! - `cargo xtask bench`: surveybench beside R and a byte scan on the same files, written to
+//!   `docs/benchmarks.md`.
 
+mod bench;
 mod ci;
 mod firmware;
+mod measure;
 mod run;
 mod stress;
 
@@ -22,8 +26,10 @@ fn main() -> ExitCode {
         Some("qemu") => firmware::qemu(&args[1..]),
         Some("size") => firmware::size(&args[1..]),
         Some("stress") => stress::stress(),
-        Some("stress-one") => stress::one(&args[1..]),
-        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress")),
+        Some("measure-one") => measure::one(&args[1..]),
+        Some("byte-scan") => bench::byte_scan(&args[1..]),
+        Some("bench") => bench::bench(),
+        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench")),
         None => {
             Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless]>"
                 .to_owned())

@@ -7,64 +7,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
-use crate::run::{cargo, root};
-
-/// One measured run.
-struct Measured {
-    seconds: f64,
-    peak_mb: f64,
-    code: Option<i32>,
-}
-
-/// Peak RSS of the largest child waited for so far, in megabytes.
-#[allow(unsafe_code, reason = "getrusage has no safe wrapper in std")]
-fn children_peak_mb() -> f64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `usage` is a valid, writable rusage; getrusage only writes into it.
-    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } == 0;
-    if !ok {
-        return f64::NAN;
-    }
-    // SAFETY: getrusage succeeded, so it initialised the struct.
-    let usage = unsafe { usage.assume_init() };
-    // ru_maxrss is in kilobytes on Linux.
-    usage.ru_maxrss as f64 / 1024.0
-}
-
-/// Runs the release binary once with `args` in a fresh child of a fresh `xtask` (so the peak
-/// is this run's alone).
-fn measure(args: &[&str]) -> Result<Measured, String> {
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let start = Instant::now();
-    let out =
-        Command::new(me).arg("stress-one").args(args).output().map_err(|e| format!("cannot run: {e}"))?;
-    let seconds = start.elapsed().as_secs_f64();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut words = text.split_whitespace();
-    let peak_mb =
-        words.next().and_then(|w| w.parse().ok()).ok_or(format!("no figure from stress-one: {text}"))?;
-    let code = words.next().and_then(|w| w.parse().ok());
-    Ok(Measured { seconds, peak_mb, code })
-}
-
-/// `xtask stress-one ARGS`: runs `surveybench ARGS` (stdout and stderr discarded) and prints
-/// its peak RSS in MB and its exit code.
-pub fn one(args: &[String]) -> Result<(), String> {
-    let status = Command::new(binary())
-        .args(args)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map_err(|e| format!("cannot run surveybench: {e}"))?;
-    println!("{:.1} {}", children_peak_mb(), status.code().unwrap_or(-1));
-    Ok(())
-}
-
-fn binary() -> PathBuf {
-    root().join("target/release/surveybench")
-}
+use crate::measure::{binary, measure};
+use crate::run::cargo;
 
 fn surveybench(args: &[&str]) -> Result<(), String> {
     let status = Command::new(binary()).args(args).status().map_err(|e| e.to_string())?;
@@ -178,7 +123,7 @@ pub fn stress() -> Result<(), String> {
         println!("|---|---|---|---|---|");
         for (name, goal, args) in cases {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let m = measure(&args)?;
+            let m = measure(&binary().display().to_string(), &args)?;
             let code = m.code.map_or("-".to_owned(), |c| c.to_string());
             println!("| {name} | {goal} | {:.2} | {:.0} | {code} |", m.seconds, m.peak_mb);
         }

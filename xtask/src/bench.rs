@@ -1,0 +1,222 @@
+//! `cargo xtask bench`: surveybench beside the R pipeline and a byte scan, on the same
+//! generated files, in one run (docs/benchmarks.md). Runs only when asked, never in `ci`.
+//!
+//! Cases: surveybench on the national respondent CSV, on the national device exports, and on
+//! the national CSV repeated 10 and 100 times; `host-cli/tests/r/svymean.R` (R survey) on the
+//! national CSV; and `xtask byte-scan` (read the file, count commas, one thread) on each CSV as
+//! the floor. Each is run several times as a child process; the table gives medians.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::measure::{Measured, binary, measure};
+use crate::run::{cargo, root};
+
+#[path = "../../host-cli/tests/r/instrument_csv.rs"]
+mod instrument_csv;
+
+/// Runs of each surveybench and byte-scan case, and of R (slower).
+const RUNS: usize = 5;
+const R_RUNS: usize = 3;
+
+/// `xtask byte-scan FILE`: reads the file and counts its commas on one thread; prints the count.
+pub fn byte_scan(args: &[String]) -> Result<(), String> {
+    let path = args.first().ok_or("byte-scan FILE")?;
+    let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+    println!("{}", bytes.iter().filter(|&&b| b == b',').count());
+    Ok(())
+}
+
+/// One row of the table.
+struct Row {
+    case: String,
+    respondents: u64,
+    runs: Vec<Measured>,
+    /// The floor's median for the same file, when there is one.
+    floor: Option<f64>,
+}
+
+impl Row {
+    fn median(&self) -> f64 {
+        let mut s: Vec<f64> = self.runs.iter().map(|m| m.seconds).collect();
+        s.sort_by(f64::total_cmp);
+        s.get(s.len() / 2).copied().unwrap_or(f64::NAN)
+    }
+
+    fn peak_mb(&self) -> f64 {
+        self.runs.iter().map(|m| m.peak_mb).fold(0.0, f64::max)
+    }
+}
+
+fn runs(program: &str, args: &[&str], n: usize) -> Result<Vec<Measured>, String> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let m = measure(program, args)?;
+        if m.code != Some(0) {
+            return Err(format!("{program} {} exited {:?}", args.join(" "), m.code));
+        }
+        out.push(m);
+    }
+    Ok(out)
+}
+
+fn surveybench(args: &[&str]) -> Result<Vec<u8>, String> {
+    let out = Command::new(binary()).args(args).output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!("surveybench {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// National respondents of a benchmark over `input`.
+fn respondents(input: &Path) -> Result<u64, String> {
+    let json: serde_json::Value =
+        serde_json::from_slice(&surveybench(&["benchmark", &s(input)])?).map_err(|e| e.to_string())?;
+    json["national"]["respondents"].as_u64().ok_or_else(|| "no respondents".to_owned())
+}
+
+fn s(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// The national CSV's body repeated `times` times under one header.
+fn repeat(csv: &Path, times: usize, out: &Path) -> Result<PathBuf, String> {
+    let text = std::fs::read_to_string(csv).map_err(|e| e.to_string())?;
+    let (header, body) = text.split_once('\n').ok_or("no header")?;
+    let mut big = String::with_capacity(text.len() * times);
+    big.push_str(header);
+    big.push('\n');
+    for _ in 0..times {
+        big.push_str(body);
+    }
+    let path = out.join(format!("respondents-x{times}.csv"));
+    std::fs::write(&path, big).map_err(|e| e.to_string())?;
+    Ok(path)
+}
+
+/// Measures every case into rows.
+fn measure_all(dir: &Path) -> Result<Vec<Row>, String> {
+    let sim = dir.join("sim");
+    surveybench(&["simulate", "--seed", "2024", "--out", &s(&sim)])?;
+    let national = sim.join("2024/respondents.csv");
+    let devices = sim.join("2024/devices");
+    let csvs = [
+        ("national", national.clone()),
+        ("10x", repeat(&national, 10, dir)?),
+        ("100x", repeat(&national, 100, dir)?),
+    ];
+    let me = std::env::current_exe().map_err(|e| e.to_string())?.display().to_string();
+    let bin = s(&binary());
+    let mut rows = Vec::new();
+    let mut floors = Vec::new();
+    for (name, csv) in &csvs {
+        let floor = Row {
+            case: format!("byte scan, {name} CSV (floor)"),
+            respondents: respondents(csv)?,
+            runs: runs(&me, &["byte-scan", &s(csv)], RUNS)?,
+            floor: None,
+        };
+        floors.push(floor.median());
+        rows.push(floor);
+    }
+    rows.push(Row {
+        case: "surveybench, national device exports".into(),
+        respondents: respondents(&devices)?,
+        runs: runs(&bin, &["benchmark", &s(&devices)], RUNS)?,
+        floor: None,
+    });
+    for ((name, csv), floor) in csvs.iter().zip(&floors) {
+        rows.push(Row {
+            case: format!("surveybench, {name} CSV"),
+            respondents: respondents(csv)?,
+            runs: runs(&bin, &["benchmark", &s(csv)], RUNS)?,
+            floor: Some(*floor),
+        });
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&surveybench(&["instrument", "show", "cmh-2024"])?)
+        .map_err(|e| e.to_string())?;
+    let instrument = dir.join("instrument.csv");
+    std::fs::write(&instrument, instrument_csv::instrument_csv(&doc)).map_err(|e| e.to_string())?;
+    let script = s(&root().join("host-cli/tests/r/svymean.R"));
+    let (r_out, r_sections) = (s(&dir.join("r.csv")), s(&dir.join("r-sections.csv")));
+    let r_args = [script.as_str(), &s(&instrument), &s(&national), &r_out, &r_sections];
+    rows.push(Row {
+        case: "R survey (svymean.R), national CSV".into(),
+        respondents: respondents(&national)?,
+        runs: runs("Rscript", &r_args, R_RUNS)?,
+        floor: floors.first().copied(),
+    });
+    Ok(rows)
+}
+
+/// The machine, for the record.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+    let date = Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map_or_else(|_| "?".to_owned(), |o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    format!("{cpu}, {cores} cores, measured {date}")
+}
+
+fn table(rows: &[Row]) -> String {
+    let r_median = rows.iter().find(|r| r.case.starts_with("R ")).map(Row::median);
+    let mut t = String::from(
+        "| case | respondents | median s | us per respondent | respondents/s | R's time / this | this / floor | peak RSS MB |\n|---|---|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        let m = r.median();
+        let per = m * 1e6 / r.respondents as f64;
+        let vs_r = r_median
+            .filter(|_| !r.case.starts_with("byte"))
+            .map_or("-".to_owned(), |rm| format!("{:.0}x", rm / m));
+        let vs_floor = r.floor.map_or("-".to_owned(), |f| format!("{:.1}x", m / f));
+        let _ = writeln!(
+            t,
+            "| {} | {} | {m:.3} | {per:.3} | {:.0} | {vs_r} | {vs_floor} | {:.0} |",
+            r.case,
+            r.respondents,
+            r.respondents as f64 / m,
+            r.peak_mb()
+        );
+    }
+    t
+}
+
+/// `cargo xtask bench`: builds the release binary, generates the files in a temporary folder,
+/// measures every case, prints the table and writes it to docs/benchmarks.md.
+pub fn bench() -> Result<(), String> {
+    cargo(&["build", "--release", "-p", "surveybench", "--locked"])?;
+    let dir = std::env::temp_dir().join(format!("surveybench-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let rows = measure_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let rows = rows?;
+    let table = table(&rows);
+    println!("{table}");
+    let doc = format!(
+        "# Benchmarks\n\nWritten by `cargo xtask bench` (xtask/src/bench.rs); do not edit by hand. Machine: {}.\n\n\
+         Every case runs as its own process on the same generated files (the national simulation,\n\
+         seed 2024, and its respondent CSV repeated 10 and 100 times); the figure is the median of\n\
+         {RUNS} runs ({R_RUNS} for R), wall time including process start. \"This / floor\" compares\n\
+         with a one-thread byte scan of the same file (read it, count commas); \"R's time / this\"\n\
+         with `host-cli/tests/r/svymean.R` (R survey: standardised means and SEs) on the national CSV.\n\
+         Peak RSS is the largest of the runs.\n\n{table}",
+        machine()
+    );
+    std::fs::write(root().join("docs/benchmarks.md"), doc).map_err(|e| e.to_string())?;
+    println!("written to docs/benchmarks.md");
+    Ok(())
+}
