@@ -323,3 +323,65 @@ fn tallies_of_different_capacity_merge_when_the_instrument_is_the_same() {
     fill(&mut *t, &TallyInput { sims: vec![], abandoned: 2, rejected: 1 });
     assert_eq!(t.counters().started, 3);
 }
+
+/// Every count of a tally's export multiplied by `k` (a consistent tally scaled stays
+/// consistent: every check is linear in the counts).
+fn scaled_export(bytes: &[u8], k: u64) -> Vec<u8> {
+    fn scale(v: &mut serde_json::Value, k: u64) {
+        match v {
+            serde_json::Value::Number(n) => *v = (n.as_u64().expect("counts are whole") * k).into(),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(|x| scale(x, k)),
+            serde_json::Value::Object(o) => {
+                o.iter_mut().filter(|(key, _)| *key != "id").for_each(|(_, x)| scale(x, k))
+            }
+            _ => {}
+        }
+    }
+    let mut json: serde_json::Value = serde_json::from_slice(bytes).expect("export is JSON");
+    for field in ["responses", "questions", "pairs"] {
+        scale(&mut json[field], k);
+    }
+    serde_json::to_vec(&json).unwrap()
+}
+
+/// Commit skips its checking pass while no count can overflow (the sums of scores stay within
+/// 60 x started): at the last `started` where that holds, the single pass gives exactly the
+/// counts of one more response; one further, the checked path refuses and changes nothing.
+#[test]
+fn the_unchecked_commit_holds_up_to_the_last_safe_count() {
+    let mut r = surveybench_kernel::Response::<'static, 64>::new(&CMH_2024).unwrap();
+    r.answer_id("Q8", 1).unwrap();
+    r.answer_id("Q9", 1).unwrap();
+    let mut one = cmh_tally();
+    one.commit(&r).unwrap();
+    let one = export_bytes(&*one);
+    let last_safe = u64::from(u32::MAX / 60 - 1);
+    let decoded = |k: u64| {
+        let mut t = cmh_tally();
+        decode_into(&scaled_export(&one, k), &mut *t).expect("a scaled consistent tally is consistent");
+        t
+    };
+    let mut t = decoded(last_safe);
+    t.commit(&r).unwrap();
+    assert_eq!(snapshot(&*t), snapshot(&*decoded(last_safe + 1)));
+    let before = snapshot(&*t);
+    assert_eq!(t.commit(&r), Err(TallyError::Overflow), "60 x (started + 1) no longer fits in u32");
+    assert_eq!(snapshot(&*t), before);
+}
+
+/// A failed decode leaves the tally empty, never half filled (commit relies on every tally
+/// being consistent).
+#[test]
+fn a_failed_decode_leaves_the_tally_empty() {
+    let mut r = surveybench_kernel::Response::<'static, 64>::new(&CMH_2024).unwrap();
+    r.answer_id("Q8", 1).unwrap();
+    let mut full = cmh_tally();
+    full.commit(&r).unwrap();
+    let mut bytes = export_bytes(&*full);
+    let mut t = cmh_tally();
+    decode_into(&bytes, &mut *t).unwrap();
+    let cut = bytes.len() - 20;
+    bytes.truncate(cut);
+    assert!(decode_into(&bytes, &mut *t).is_err());
+    assert_eq!(snapshot(&*t), snapshot(&*cmh_tally()));
+}

@@ -318,16 +318,16 @@ impl Spanning {
 
 fn commit(
     trusts: &mut Trusts,
-    trust: String,
+    trust: &str,
     response: &HostResponse<'static>,
 ) -> Result<(), surveybench_kernel::TallyError> {
-    let tally = match trusts.entry(trust) {
-        std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-        std::collections::btree_map::Entry::Vacant(e) => {
-            e.insert(Box::new(HostTally::new(response.instrument())?))
-        }
-    };
-    tally.commit(response).map(|_| ())
+    if let Some(tally) = trusts.get_mut(trust) {
+        return tally.commit(response).map(|_| ());
+    }
+    let mut tally = Box::new(HostTally::new(response.instrument())?);
+    tally.commit(response)?;
+    trusts.insert(trust.to_owned(), tally);
+    Ok(())
 }
 
 fn map_columns(
@@ -410,6 +410,15 @@ fn map_columns(
     Some(columns)
 }
 
+/// A code of one to three ASCII digits that fits in a byte.
+fn small_code(bytes: &[u8]) -> Option<u8> {
+    if bytes.is_empty() || bytes.len() > 3 || !bytes.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = bytes.iter().fold(0u16, |n, &d| n * 10 + u16::from(d - b'0'));
+    u8::try_from(n).ok()
+}
+
 /// The trimmed text of a cell the file is read for: UTF-8 on one line.
 fn cell_text<'r>(raw: &'r [u8], column: &Column, instrument: &Instrument<'_>) -> Result<&'r str, String> {
     let name = || match column {
@@ -430,19 +439,29 @@ fn cell_text<'r>(raw: &'r [u8], column: &Column, instrument: &Instrument<'_>) ->
 
 /// Fills `response` from one row; returns the trust code and a description of each answer that
 /// was cleaned (usually none).
-fn fill(
+fn fill<'r>(
     response: &mut HostResponse<'_>,
-    record: &Record,
+    record: &'r Record,
     columns: &[Column],
     survey_year: Option<u16>,
-) -> Result<(String, Vec<String>), String> {
+) -> Result<(&'r str, Vec<String>), String> {
     let mut trust = None;
     let (mut age, mut sex, mut cleaned) = (None, None, Vec::new());
     let instrument = response.instrument();
     let id = |k: usize| instrument.question(k).map_or("?", |q| q.id);
+    // Only a quoted field can hold a line break, and then the record spans lines.
+    let one_line = record.lines() == 1;
     for (column, raw) in columns.iter().zip(record.iter()) {
-        if matches!(column, Column::Ignored) {
-            continue;
+        match column {
+            Column::Ignored => continue,
+            // The common case, straight from the bytes: blank, or a valid option code.
+            Column::Question(k) if one_line => {
+                let bytes = raw.trim_ascii();
+                if bytes.is_empty() || small_code(bytes).is_some_and(|c| response.answer(*k, c).is_ok()) {
+                    continue;
+                }
+            }
+            _ => {}
         }
         let raw = cell_text(raw, column, instrument)?;
         match column {
@@ -451,7 +470,7 @@ fn fill(
                     "trust code `{raw}` must be 1 to {SITE_LEN} letters, digits or - _ . : /"
                 ));
             }
-            Column::Trust => trust = Some(raw.to_owned()),
+            Column::Trust => trust = Some(raw),
             Column::Age | Column::YearOfBirth if raw.is_empty() => {}
             Column::Age => {
                 age = Some(raw.parse::<u16>().map_err(|_| format!("age `{raw}` is not a whole number"))?)

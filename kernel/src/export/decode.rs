@@ -15,13 +15,25 @@ use crate::tally::{Counters, Tally};
 /// Decodes the export in `bytes` into `tally`, which is cleared first and must have been made
 /// for the export's instrument. Returns the export's header.
 ///
-/// On error the tally holds a partial decode: decode into a scratch tally and merge it into
-/// stored data only on success, so nothing stored is lost or double-counted.
+/// On error the tally is left empty (so every tally stays consistent, which commit relies on):
+/// decode into a scratch tally and merge it into stored data only on success, so nothing
+/// stored is lost or double-counted.
 ///
 /// # Errors
 /// See [`ExportError`]: malformed JSON, another instrument or content hash, a missing, repeated
 /// or unknown field, a record that does not match the instrument, or inconsistent counts.
 pub fn decode_into<const Q: usize, const C: usize, const P: usize>(
+    bytes: &[u8],
+    tally: &mut Tally<'_, Q, C, P>,
+) -> Result<Header, ExportError> {
+    let decoded = decode_filled(bytes, tally);
+    if decoded.is_err() {
+        tally.clear();
+    }
+    decoded
+}
+
+fn decode_filled<const Q: usize, const C: usize, const P: usize>(
     bytes: &[u8],
     tally: &mut Tally<'_, Q, C, P>,
 ) -> Result<Header, ExportError> {

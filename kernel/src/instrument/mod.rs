@@ -152,6 +152,11 @@ impl<'a> Question<'a> {
     /// Position in [`Question::options`] of the option with `code`.
     #[must_use]
     pub fn option_position(&self, code: u8) -> Option<usize> {
+        // Codes are usually 1, 2, 3, ...: try the position that code would have first.
+        let guess = usize::from(code).wrapping_sub(1);
+        if self.options.get(guess).is_some_and(|o| o.code == code) {
+            return Some(guess);
+        }
         self.options.iter().position(|o| o.code == code)
     }
 

@@ -1,10 +1,17 @@
 //! Committing responses and merging tallies, all-or-nothing.
 //!
-//! Every update runs twice over the same code path: first checking that no count overflows,
-//! then writing. A failed check returns an error with the tally unchanged.
+//! An update that could overflow runs twice over the same code path: first checking that no
+//! count overflows, then writing. A failed check returns an error with the tally unchanged.
+//!
+//! Most updates cannot overflow, and skip the checking pass. Every tally is consistent (made
+//! empty, changed only by commit and merge, or filled by a decoder that checks consistency and
+//! leaves it empty otherwise), so no count exceeds `started` and no sum of scores exceeds
+//! [`MAX_UNITS`] times `started`. While [`MAX_UNITS`] times the `started` it would have stays
+//! within `u32`, no 32-bit count or sum can overflow (the 64-bit cross sums are far from it).
 
 use super::{PairSums, Tally, TallyError};
 use crate::response::{Cleaning, Outcome, Response};
+use crate::score::MAX_UNITS;
 use crate::stratum::Stratum;
 
 /// Adds `by` to `cell`, or fails on overflow; writes only when `write` is set.
@@ -75,9 +82,26 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         let outcomes = response.resolve();
         let stratum = response.stratum();
         let g = stratum.index().min(self.strata().saturating_sub(1));
-        self.add_response(&outcomes, g, false)?;
+        if !(self.cannot_overflow(1) && self.fits(&outcomes)) {
+            self.add_response(&outcomes, g, false)?;
+        }
         self.add_response(&outcomes, g, true)?;
         Ok(stratum)
+    }
+
+    /// Whether `more` responses (started, of any kind) can be added without any count or sum
+    /// overflowing, given that the tally is consistent (see the module doc).
+    fn cannot_overflow(&self, more: u32) -> bool {
+        self.counters.started.checked_add(more).and_then(|n| n.checked_mul(u32::from(MAX_UNITS))).is_some()
+    }
+
+    /// Whether every answer in `outcomes` is an option of this tally's instrument, so the
+    /// writing pass cannot meet a cell it does not have.
+    fn fits<const R: usize>(&self, outcomes: &[Outcome; R]) -> bool {
+        self.instrument.questions.iter().zip(outcomes).all(|(q, o)| match *o {
+            Outcome::Answered(p) => usize::from(p) < q.options.len(),
+            _ => true,
+        })
     }
 
     /// Counts a response that was begun and discarded (e.g. an idle timeout set to discard).
@@ -104,15 +128,6 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         Ok(())
     }
 
-    /// The score in units of the answer in `outcome` to question `question`, if scored.
-    fn score_of(&self, question: usize, outcome: Outcome) -> Option<u8> {
-        let Outcome::Answered(p) = outcome else {
-            return None;
-        };
-        let q = self.instrument.question(question).filter(|q| q.is_scored())?;
-        q.options.get(usize::from(p))?.score
-    }
-
     fn add_response<const R: usize>(
         &mut self,
         outcomes: &[Outcome; R],
@@ -122,34 +137,36 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         bump(&mut self.counters.started, 1, write)?;
         bump(&mut self.counters.completed, 1, write)?;
         bump(self.respondents.get_mut(g).ok_or(TallyError::InstrumentMismatch)?, 1, write)?;
-        let n = self.instrument.questions.len();
-        for (i, &outcome) in outcomes.iter().enumerate().take(n) {
+        // The scored answers (section, question, score), gathered on the way: only these form
+        // pairs, within a section.
+        let mut scored = [(0u16, 0usize, 0u8); R];
+        let mut count = 0usize;
+        let questions = self.instrument.questions;
+        for (i, (q, &outcome)) in questions.iter().zip(outcomes.iter()).enumerate() {
             let cleaned = self.cleaned.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
             match outcome {
                 Outcome::Unanswered => {}
                 Outcome::Removed => bump(&mut cleaned.routed, 1, write)?,
                 Outcome::Cleaned(Cleaning::OutOfRange) => bump(&mut cleaned.invalid, 1, write)?,
                 Outcome::Cleaned(Cleaning::MultiTicked) => bump(&mut cleaned.multi, 1, write)?,
+                Outcome::Answered(_) if !q.is_scored() => {}
                 Outcome::Answered(p) => {
-                    if let Some(range) = self.count_range(i, g) {
-                        let cell = range.start.checked_add(usize::from(p)).filter(|c| *c < range.end);
-                        let cell =
-                            cell.and_then(|c| self.cells.get_mut(c)).ok_or(TallyError::InstrumentMismatch)?;
-                        bump(cell, 1, write)?;
+                    let p = usize::from(p);
+                    let slot = self.slots.get(i).ok_or(TallyError::InstrumentMismatch)?;
+                    let width = q.options.len();
+                    let cell = (p < width)
+                        .then(|| usize::from(slot.cell).checked_add(g.checked_mul(width)?)?.checked_add(p))
+                        .flatten()
+                        .and_then(|c| self.cells.get_mut(c))
+                        .ok_or(TallyError::InstrumentMismatch)?;
+                    bump(cell, 1, write)?;
+                    let score = q.options.get(p).and_then(|o| o.score);
+                    if let (Some(x), Some(entry)) = (score, scored.get_mut(count)) {
+                        *entry = (slot.section, i, x);
+                        count = count.saturating_add(1);
                     }
                 }
             }
-        }
-        // The scored answers, compactly and grouped by section: only these form pairs.
-        let mut scored = [(0u16, 0usize, 0u8); R];
-        let mut count = 0usize;
-        let answers = outcomes.iter().enumerate().take(n).filter_map(|(i, &o)| {
-            let x = self.score_of(i, o)?;
-            Some((self.slots.get(i)?.section, i, x))
-        });
-        for (slot, answer) in scored.iter_mut().zip(answers) {
-            *slot = answer;
-            count = count.saturating_add(1);
         }
         let scored = scored.get_mut(..count).unwrap_or(&mut []);
         insertion_sort(scored);
@@ -184,7 +201,9 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         if other.hash != self.hash || other.strata != self.strata {
             return Err(TallyError::InstrumentMismatch);
         }
-        self.add_tally(other, false)?;
+        if !self.cannot_overflow(other.counters.started) {
+            self.add_tally(other, false)?;
+        }
         self.add_tally(other, true)
     }
 
