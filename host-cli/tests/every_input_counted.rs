@@ -406,3 +406,43 @@ fn streamed_and_reread_exports_count_like_files() {
         (Some(count as u64 + 1), Some(count as u64))
     );
 }
+
+/// A file of several blocks (read on several threads) accounts for every line as one read in
+/// memory would: the same respondents, and errors on the lines where they are.
+#[test]
+fn a_file_streamed_in_blocks_counts_every_line_exactly() {
+    let (dir, year) = simulated();
+    let text = std::fs::read_to_string(year.join("respondents.csv")).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let rows_per_copy = body.lines().count();
+    let copies = 100;
+    let mut big = format!("{header}\n");
+    for _ in 0..copies {
+        big.push_str(body);
+    }
+    let mut lines: Vec<&str> = big.lines().collect();
+    // Two bad rows: one early, one near the end (in another block).
+    let (early, late) = (10, lines.len() - 5);
+    lines[early] = "R??,1,2";
+    lines[late] = "R??,3,4";
+    let path = dir.path().join("big.csv");
+    std::fs::write(&path, lines.join("\r\n") + "\r\n").unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() > 4 << 20, "more than one block");
+    let o = run(&["benchmark", s(&path)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    for line in [early + 1, late + 1] {
+        assert!(
+            stderr(&o).contains(&format!("{}:{line}: row has 3 fields", s(&path))),
+            "line {line}: {}",
+            stderr(&o)
+        );
+    }
+    let json = json(&o);
+    let file = &inputs(&json)[0];
+    let rows = (copies * rows_per_copy) as u64;
+    assert_eq!(
+        (file["read"].as_u64(), file["skipped"].as_u64(), file["lines"].as_u64()),
+        (Some(rows), Some(2), Some(rows))
+    );
+    assert_eq!(respondents(&json), rows - 2);
+}

@@ -2,6 +2,7 @@
 //! trust. Files are read in parallel; a bad file or record is reported and the rest goes on.
 
 pub mod accounting;
+pub mod blocks;
 mod devices;
 pub mod export;
 pub mod frame;
@@ -17,7 +18,6 @@ use std::sync::atomic::AtomicUsize;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use sha2::{Digest, Sha256};
 use surveybench_kernel::{HostTally, Instrument};
 
 pub use accounting::{InputKind, InputTotals};
@@ -126,26 +126,56 @@ fn parse_file(
             hash: file.hash,
         };
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
         Err(e) => {
             problems.push(Problem::error(path, None, format!("cannot read: {e}")));
             let totals = InputTotals::new(path, InputKind::Respondents);
             return FileRead { parsed: Parsed::Nothing, problems, totals, hash: None };
         }
     };
-    let hash = Some(Sha256::digest(&bytes).into());
-    let (parsed, totals) = if let Some((header, body, first)) =
-        records::header(&bytes).ok().filter(|(h, _, _)| frame::is_frame_header(h))
-    {
-        let (rows, totals) = frame::read(path, &header, body, first, &mut problems);
-        (Parsed::Frame(rows), totals)
-    } else {
-        let (trusts, totals) =
-            respondents::read_bytes(path, &bytes, instrument, options.survey_year, &mut problems);
-        (Parsed::Respondents(trusts), totals)
+    let mut blocks = blocks::Blocks::new(file);
+    match read_csv(path, &mut blocks, instrument, options, &mut problems) {
+        Ok((parsed, totals)) => {
+            let hash = blocks.hash().ok();
+            FileRead { parsed, problems, totals, hash }
+        }
+        Err(e) => {
+            problems.push(Problem::error(path, None, format!("cannot read: {e}; file skipped")));
+            let totals = InputTotals::new(path, InputKind::Respondents);
+            FileRead { parsed: Parsed::Nothing, problems, totals, hash: None }
+        }
+    }
+}
+
+/// A CSV input: a sample frame (recognised by its header) or a respondent file.
+fn read_csv(
+    path: &Path,
+    blocks: &mut blocks::Blocks<std::fs::File>,
+    instrument: &'static Instrument<'static>,
+    options: &Options,
+    problems: &mut Vec<Problem>,
+) -> std::io::Result<(Parsed, InputTotals)> {
+    let (header, first) = match blocks.header()? {
+        Ok(h) => h,
+        Err(message) => {
+            problems.push(Problem::error(path, Some(1), format!("{message}; file skipped")));
+            return Ok((Parsed::Nothing, InputTotals::new(path, InputKind::Respondents)));
+        }
     };
-    FileRead { parsed, problems, totals, hash }
+    if frame::is_frame_header(&header) {
+        let Some(body) = blocks.rest()? else {
+            let message =
+                format!("a sample frame larger than {} MiB; file skipped", blocks::MAX_RECORD >> 20);
+            problems.push(Problem::error(path, None, message));
+            return Ok((Parsed::Nothing, InputTotals::new(path, InputKind::SampleFrame)));
+        };
+        let (rows, totals) = frame::read(path, &header, &body, first, problems);
+        return Ok((Parsed::Frame(rows), totals));
+    }
+    let (trusts, totals) =
+        respondents::read(path, &header, blocks, instrument, options.survey_year, problems)?;
+    Ok((Parsed::Respondents(trusts), totals))
 }
 
 fn progress(files: usize) -> ProgressBar {

@@ -7,12 +7,12 @@
 
 use std::path::Path;
 
-use rayon::prelude::*;
 use surveybench_kernel::export::{SITE_LEN, is_plain};
 use surveybench_kernel::{Cleaning, HostTally, Instrument, Response};
 
 use super::accounting::{InputKind, InputTotals};
-use super::records::{Record, RecordError, Records, count_lines, header};
+use super::blocks::{Blocks, MAX_RECORD, Piece};
+use super::records::{Record, RecordError, Records, count_lines};
 use super::{Problem, Trusts};
 
 /// Response capacity on the host: as many questions as a [`HostTally`] holds.
@@ -50,26 +50,8 @@ fn parse_cell(raw: &str) -> Cell {
     raw.parse::<u8>().map_or(Cell::Cleaned(Cleaning::OutOfRange), Cell::Code)
 }
 
-/// Reads one respondent file into per-trust tallies, with its totals.
-pub fn read(
-    path: &Path,
-    instrument: &'static Instrument<'static>,
-    survey_year: Option<u16>,
-    problems: &mut Vec<Problem>,
-) -> (Trusts, InputTotals) {
-    match std::fs::read(path) {
-        Ok(bytes) => read_bytes(path, &bytes, instrument, survey_year, problems),
-        Err(e) => {
-            problems.push(Problem::error(path, None, format!("cannot read: {e}")));
-            (Trusts::new(), InputTotals::new(path, InputKind::Respondents))
-        }
-    }
-}
-
-/// Reads the bytes of respondent file `path` into per-trust tallies. Rows that cannot be read
-/// are reported and skipped; cleaned answers are counted in the tally and noted; every line is
-/// accounted for in the totals. A large file without quotes is split at line ends and its
-/// parts are read in parallel.
+/// Reads the bytes of respondent file `path` (for tests and fuzzing; files are streamed by
+/// [`read`]).
 pub fn read_bytes(
     path: &Path,
     bytes: &[u8],
@@ -77,55 +59,143 @@ pub fn read_bytes(
     survey_year: Option<u16>,
     problems: &mut Vec<Problem>,
 ) -> (Trusts, InputTotals) {
-    let (header, body, body_line) = match header(bytes) {
-        Ok(parts) => parts,
-        Err(message) => {
+    let mut blocks = Blocks::new(bytes);
+    match blocks.header() {
+        Ok(Ok((header, _))) => read(path, &header, &mut blocks, instrument, survey_year, problems)
+            .unwrap_or_else(|e| {
+                problems.push(Problem::error(path, None, format!("cannot read: {e}")));
+                (Trusts::new(), InputTotals::new(path, InputKind::Respondents))
+            }),
+        Ok(Err(message)) => {
             problems.push(Problem::error(path, Some(1), format!("{message}; file skipped")));
-            return (Trusts::new(), refused(path, bytes, 1));
+            (Trusts::new(), refused(path, bytes, 1))
         }
-    };
-    let Some(columns) = map_columns(path, &header, instrument, survey_year, problems) else {
-        return (Trusts::new(), refused(path, body, body_line));
-    };
-    if let Err(e) = HostResponse::new(instrument) {
-        problems.push(Problem::error(path, None, format!("instrument too large: {e}")));
-        return (Trusts::new(), refused(path, body, body_line));
+        Err(e) => {
+            problems.push(Problem::error(path, None, format!("cannot read: {e}")));
+            (Trusts::new(), InputTotals::new(path, InputKind::Respondents))
+        }
     }
-    let parts = if body.contains(&b'"') {
-        vec![(body_line, body)]
-    } else {
-        split_lines(body, body_line, rayon::current_num_threads() * 4)
+}
+
+/// Reads the body of respondent file `path`, whose header is `header`, into per-trust tallies.
+/// Rows that cannot be read are reported and skipped; cleaned answers are counted in the tally
+/// and noted; every line is accounted for in the totals. The file streams through in blocks,
+/// parsed on several threads, each keeping its own tallies until one merge at the end.
+///
+/// # Errors
+/// The file cannot be read.
+pub fn read<R: std::io::Read>(
+    path: &Path,
+    header: &[String],
+    blocks: &mut Blocks<R>,
+    instrument: &'static Instrument<'static>,
+    survey_year: Option<u16>,
+    problems: &mut Vec<Problem>,
+) -> std::io::Result<(Trusts, InputTotals)> {
+    let usable = map_columns(path, header, instrument, survey_year, problems);
+    let columns = match (usable, HostResponse::new(instrument)) {
+        (Some(columns), Ok(_)) => columns,
+        (Some(_), Err(e)) => {
+            problems.push(Problem::error(path, None, format!("instrument too large: {e}")));
+            return Ok((Trusts::new(), refused_blocks(path, blocks)?));
+        }
+        (None, _) => return Ok((Trusts::new(), refused_blocks(path, blocks)?)),
     };
     let chunk = Chunk { path, instrument, columns: &columns, survey_year };
-    let results: Vec<Part> = parts.par_iter().map(|&(line, part)| chunk.read(part, line)).collect();
-    let (mut trusts, mut totals) = (Trusts::new(), InputTotals::new(path, InputKind::Respondents));
+    let (mut trusts, mut parts) = read_parallel(&chunk, blocks)?;
+    parts.sort_by_key(|p| p.first_line);
+    let mut totals = InputTotals::new(path, InputKind::Respondents);
     let (mut cleaned, mut spanning) = (Cleaned::default(), Spanning::default());
-    for part in results {
+    for part in parts {
         problems.extend(part.problems);
         cleaned.merge(part.cleaned);
         spanning.merge(part.spanning);
         totals.add(&part.totals);
-        for (code, tally) in part.trusts {
-            match trusts.get_mut(&code) {
+    }
+    let mut merged = Trusts::new();
+    for part_trusts in trusts.drain(..) {
+        for (code, tally) in part_trusts {
+            match merged.get_mut(&code) {
                 Some(t) => {
                     if let Err(e) = t.merge(&*tally) {
-                        let message = format!("trust {code}: {e}; these rows are skipped");
-                        problems.push(Problem::error(path, Some(part.first_line), message));
+                        let message = format!(
+                            "trust {code}: {e}; {} of its rows are skipped",
+                            tally.counters().completed
+                        );
+                        problems.push(Problem::error(path, None, message));
                         totals.unuse(u64::from(tally.counters().completed));
                     }
                 }
                 None => {
-                    trusts.insert(code, tally);
+                    merged.insert(code, tally);
                 }
             }
         }
     }
     cleaned.note(path, problems);
     spanning.note(path, problems);
-    (trusts, totals)
+    Ok((merged, totals))
 }
 
-/// Totals of a file skipped whole: every row of `body` (starting on line `first`) skipped.
+/// Parses every piece of `blocks`: on this thread when the file is one block, else on worker
+/// threads fed through a bounded channel (so memory stays a few blocks whatever the size).
+/// Returns each worker's tallies and every piece's part, in no particular order.
+fn read_parallel<R: std::io::Read>(
+    chunk: &Chunk<'_>,
+    blocks: &mut Blocks<R>,
+) -> std::io::Result<(Vec<Trusts>, Vec<Part>)> {
+    let first = blocks.next_piece()?;
+    let second = match first {
+        Some(_) => blocks.next_piece()?,
+        None => None,
+    };
+    if second.is_none() {
+        let mut trusts = Trusts::new();
+        let parts = first.into_iter().map(|p| chunk.piece(p, &mut trusts)).collect();
+        return Ok((vec![trusts], parts));
+    }
+    let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Piece>(workers);
+    let rx = std::sync::Mutex::new(rx);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let (mut trusts, mut parts) = (Trusts::new(), Vec::new());
+                    loop {
+                        let next = rx.lock().map(|r| r.recv());
+                        let Ok(Ok(piece)) = next else { break };
+                        parts.push(chunk.piece(piece, &mut trusts));
+                    }
+                    (trusts, parts)
+                })
+            })
+            .collect();
+        let mut sent = [first, second].into_iter().flatten().try_for_each(|p| tx.send(p)).is_ok();
+        let mut read = Ok(());
+        while sent {
+            match blocks.next_piece() {
+                Ok(Some(piece)) => sent = tx.send(piece).is_ok(),
+                Ok(None) => break,
+                Err(e) => {
+                    read = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let (mut all_trusts, mut all_parts) = (Vec::new(), Vec::new());
+        for h in handles {
+            if let Ok((trusts, parts)) = h.join() {
+                all_trusts.push(trusts);
+                all_parts.extend(parts);
+            }
+        }
+        read.map(|()| (all_trusts, all_parts))
+    })
+}
+
+/// Totals of rows skipped whole: every row of `body` (starting on line `first`) skipped.
 fn refused(path: &Path, body: &[u8], first: u64) -> InputTotals {
     let mut totals = InputTotals::new(path, InputKind::Respondents);
     let mut records = Records::new(body, first);
@@ -137,6 +207,22 @@ fn refused(path: &Path, body: &[u8], first: u64) -> InputTotals {
     totals.blank_lines = records.blank_lines;
     totals.lines = count_lines(body);
     totals
+}
+
+/// Totals of a file skipped whole: every row of the rest of `blocks` skipped.
+fn refused_blocks<R: std::io::Read>(path: &Path, blocks: &mut Blocks<R>) -> std::io::Result<InputTotals> {
+    let mut totals = InputTotals::new(path, InputKind::Respondents);
+    while let Some(piece) = blocks.next_piece()? {
+        match piece {
+            Piece::Block { first_line, bytes } => totals.add(&refused(path, &bytes, first_line)),
+            Piece::Oversized { lines, .. } => {
+                totals.read += 1;
+                totals.skipped += 1;
+                totals.lines += lines;
+            }
+        }
+    }
+    Ok(totals)
 }
 
 /// Answers cleaned in a file: how many, and where the first few were.
@@ -183,25 +269,6 @@ impl Cleaned {
     }
 }
 
-/// Splits `body` (whose first line is line `first`) into about `parts` pieces at line ends;
-/// returns each piece with the line number it starts on.
-fn split_lines(body: &[u8], first: u64, parts: usize) -> Vec<(u64, &[u8])> {
-    let target = (body.len() / parts.max(1)).max(1 << 16);
-    let mut out = Vec::new();
-    let (mut start, mut line) = (0usize, first);
-    while start < body.len() {
-        let end = body
-            .get(start + target..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-            .map_or(body.len(), |i| start + target + i + 1);
-        let piece = &body[start..end];
-        out.push((line, piece));
-        line += count_lines(piece);
-        start = end;
-    }
-    out
-}
-
 /// What reading any part of one file needs.
 struct Chunk<'a> {
     path: &'a Path,
@@ -210,10 +277,9 @@ struct Chunk<'a> {
     survey_year: Option<u16>,
 }
 
-/// What one part of a file gave.
+/// What one piece of a file gave, beside the rows it added to its thread's tallies.
 struct Part {
     first_line: u64,
-    trusts: Trusts,
     problems: Vec<Problem>,
     cleaned: Cleaned,
     spanning: Spanning,
@@ -221,11 +287,34 @@ struct Part {
 }
 
 impl Chunk<'_> {
-    /// Reads the rows of `part`, whose first line is line `first` of the file.
-    fn read(&self, part: &[u8], first: u64) -> Part {
+    /// Reads one piece of the file into `trusts`.
+    fn piece(&self, piece: Piece, trusts: &mut Trusts) -> Part {
+        match piece {
+            Piece::Block { first_line, bytes } => self.read(&bytes, first_line, trusts),
+            Piece::Oversized { first_line, lines } => {
+                let mut totals = InputTotals::new(self.path, InputKind::Respondents);
+                (totals.read, totals.skipped, totals.lines) = (1, 1, lines);
+                let message = format!(
+                    "a row longer than {} MiB (a stray quote?): lines {first_line}-{} ({lines} lines) skipped unread",
+                    MAX_RECORD >> 20,
+                    first_line + lines.saturating_sub(1)
+                );
+                let problems = vec![Problem::error(self.path, Some(first_line), message)];
+                Part {
+                    first_line,
+                    problems,
+                    cleaned: Cleaned::default(),
+                    spanning: Spanning::default(),
+                    totals,
+                }
+            }
+        }
+    }
+
+    /// Reads the rows of `part`, whose first line is line `first` of the file, into `trusts`.
+    fn read(&self, part: &[u8], first: u64, trusts: &mut Trusts) -> Part {
         let mut out = Part {
             first_line: first,
-            trusts: Trusts::new(),
             problems: Vec::new(),
             cleaned: Cleaned::default(),
             spanning: Spanning::default(),
@@ -239,7 +328,7 @@ impl Chunk<'_> {
         let mut record = Record::default();
         while let Some(result) = records.next_into(&mut record) {
             out.totals.read += 1;
-            match self.row(&record, result, &mut response, &mut out) {
+            match self.row(&record, result, &mut response, trusts, &mut out) {
                 Ok(()) => out.totals.used += 1,
                 Err(message) => {
                     out.totals.skipped += 1;
@@ -257,6 +346,7 @@ impl Chunk<'_> {
         record: &Record,
         read: Result<(), RecordError>,
         response: &mut HostResponse<'static>,
+        trusts: &mut Trusts,
         out: &mut Part,
     ) -> Result<(), String> {
         let lines = || match record.lines() {
@@ -275,7 +365,7 @@ impl Chunk<'_> {
         response.reset();
         let (trust, row_cleaned) = fill(response, record, self.columns, self.survey_year)
             .map_err(|m| format!("{m}; {}", lines()))?;
-        commit(&mut out.trusts, trust, response).map_err(|e| format!("respondent not counted: {e}"))?;
+        commit(trusts, trust, response).map_err(|e| format!("respondent not counted: {e}"))?;
         out.cleaned.add(Some(record.first_line), row_cleaned);
         if record.lines() > 1 {
             out.spanning.add(record.first_line, record.last_line);
