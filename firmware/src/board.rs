@@ -328,7 +328,32 @@ pub fn run() -> ! {
         }
         Err(code) => code,
     };
+    let (peak, reserved) = stack_peak();
+    defmt::info!("stack: peak {=u32} B of {=u32} B", peak, reserved);
     exit(code)
+}
+
+/// The deepest the stack has been since reset, and the bytes reserved for it, from
+/// `_stack_end` (its lowest address) to `_stack_start` (its top). cortex-m-rt's reset handler
+/// (feature `paint-stack`) fills that span with `STACK_PAINT_VALUE` before `main`; the lowest
+/// word no longer holding it is the high-water mark. A word the program happened to leave
+/// equal to the pattern at the very bottom would hide 4 bytes; nothing else can hide.
+fn stack_peak() -> (u32, u32) {
+    unsafe extern "C" {
+        static _stack_start: u32;
+        static _stack_end: u32;
+    }
+    let (top, bottom) = (&raw const _stack_start as usize, &raw const _stack_end as usize);
+    let mut low = bottom;
+    // SAFETY: the span is RAM reserved for the stack, word-aligned (cortex-m-rt checks); the
+    // words below the stack pointer are read as plain memory, never through a reference.
+    while low < top
+        && unsafe { core::ptr::read_volatile(low as *const u32) } == cortex_m_rt::STACK_PAINT_VALUE
+    {
+        low += 4;
+    }
+    let bytes = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    (bytes(top - low), bytes(top - bottom))
 }
 
 fn kiosk() -> Result<&'static mut BoardKiosk, i32> {
