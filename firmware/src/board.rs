@@ -1,10 +1,11 @@
 //! Board glue for mps2-an386 under QEMU (docs/embedded.md): semihosting exit codes and
 //! streams, defmt over semihosting stdout, a RAM-backed NOR flash, LEDs and a display that log,
 //! and a scripted button panel. Only this module and `main.rs` are target-specific.
-#![allow(unsafe_code, reason = "the RAM-backed flash region and cortex-m-rt's HardFault need it")]
+#![allow(unsafe_code, reason = "the static tally and flash regions, the stack's span, and HardFault need it")]
 
 use core::cell::Cell;
 use core::convert::Infallible;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use cortex_m_rt::{ExceptionFrame, exception};
@@ -313,7 +314,23 @@ impl Lines {
     }
 }
 
-type BoardKiosk = Kiosk<'static, RamFlash, LogLed, LogLed, LogDisplay, QUESTIONS, CELLS, PAIRS>;
+type BoardKiosk = Kiosk<'static, 'static, RamFlash, LogLed, LogLed, LogDisplay, QUESTIONS, CELLS, PAIRS>;
+
+/// The kiosk's tally: 17 KB for `cmh-2024`, more than half of the RAM. It is built here, in
+/// place, and handed out once; it never passes through the stack.
+static mut TALLY: MaybeUninit<KioskTally> = MaybeUninit::uninit();
+static TALLY_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// The tally, empty, built in [`TALLY`]. `None` if already taken or if the instrument does not
+/// fit (it always does: the capacities are computed from it).
+fn tally() -> Option<&'static mut KioskTally> {
+    if TALLY_TAKEN.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: the flag above hands the slot out once, so this is its only reference.
+    let slot: &'static mut MaybeUninit<KioskTally> = unsafe { &mut *core::ptr::addr_of_mut!(TALLY) };
+    KioskTally::init(slot, INSTRUMENT).ok()
+}
 
 /// Boots the kiosk on QEMU and runs the scripted session; exits 0 when it ran clean, 3 when
 /// an action failed, 4 for a bad script, 5 when the board could not be set up.
@@ -356,20 +373,19 @@ fn stack_peak() -> (u32, u32) {
     (bytes(top - low), bytes(top - bottom))
 }
 
-fn kiosk() -> Result<&'static mut BoardKiosk, i32> {
+fn kiosk() -> Result<BoardKiosk, i32> {
     let flash = RamFlash::take().ok_or(5)?;
     let slot = storage::slot_len(INSTRUMENT, SECTOR);
     defmt::info!("storage: two slots of {=usize} bytes", slot);
     let store = Store::new(flash, 0, u32::try_from(slot).map_err(|_| 5)?).map_err(|_| 5)?;
-    let tally = KioskTally::new(INSTRUMENT).map_err(|_| 5)?;
+    let tally = tally().ok_or(5)?;
     let identity = Header::new(DEVICE, SITE, PERIOD, 0).map_err(|_| 5)?;
     let leds = Leds::new(LogLed::new("green"), LogLed::new("red")).map_err(|_| 5)?;
-    let cell = cortex_m::singleton!(: Option<BoardKiosk> = None).ok_or(5)?;
-    Ok(cell.insert(Kiosk::boot(Config::BUILD, tally, identity, store, leds, LogDisplay)))
+    Ok(Kiosk::boot(Config::BUILD, tally, identity, store, leds, LogDisplay))
 }
 
 fn session() -> Result<u32, i32> {
-    let kiosk = kiosk()?;
+    let kiosk = &mut kiosk()?;
     let held = Cell::new(0u8);
     let mut buttons = Buttons::new(ScriptPin::panel(&held), Config::BUILD.debounce_ms);
     let mut lines = Lines::open();
