@@ -8,7 +8,6 @@ use core::convert::Infallible;
 use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use cortex_m_rt::{ExceptionFrame, exception};
 use embedded_hal::digital::{ErrorType, OutputPin};
 use embedded_storage::nor_flash::{
     ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
@@ -63,9 +62,41 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     exit(101)
 }
 
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    defmt::error!("HardFault at pc={=u32:#x}", frame.pc());
+// The HardFault vector, in place of cortex-m-rt's trampoline. flip-link puts the stack at the
+// bottom of RAM, so an overflow faults at the RAM's edge with the stack pointer outside RAM,
+// where the handler could push nothing: a fault inside HardFault is a lockup, which QEMU 10
+// ends with "Lockup: can't escalate 3 to HardFault" and SIGABRT (exit 134), before any log line.
+// So the stack pointer is first set back to the top of the stack: what the stack held is lost,
+// which is fine, as the handler logs and exits without returning.
+core::arch::global_asm!(
+    ".section .HardFault.surveybench, \"ax\"",
+    ".global HardFault",
+    ".type HardFault,%function",
+    ".thumb_func",
+    "HardFault:",
+    "mrs r0, msp",
+    "ldr r1, =_stack_start",
+    "msr msp, r1",
+    "b {handler}",
+    handler = sym hard_fault,
+);
+
+/// Logs the fault and exits with 102. `sp` is the stack pointer after the exception entry
+/// pushed (or failed to push) the exception frame.
+extern "C" fn hard_fault(sp: u32) -> ! {
+    let (bottom, top) = stack_span();
+    let sp = sp as usize;
+    if sp >= bottom && sp.saturating_add(32) <= top {
+        // SAFETY: the exception frame (r0-r3, r12, lr, pc, xpsr) lies within the stack's RAM.
+        let pc = unsafe { core::ptr::read_volatile((sp + 24) as *const u32) };
+        defmt::error!("HardFault at pc={=u32:#x}", pc);
+    } else {
+        defmt::error!(
+            "HardFault: stack overflow (stack pointer {=usize:#x}, the stack's bottom is {=usize:#x})",
+            sp,
+            bottom
+        );
+    }
     exit(102)
 }
 
@@ -350,17 +381,23 @@ pub fn run() -> ! {
     exit(code)
 }
 
-/// The deepest the stack has been since reset, and the bytes reserved for it, from
-/// `_stack_end` (its lowest address) to `_stack_start` (its top). cortex-m-rt's reset handler
-/// (feature `paint-stack`) fills that span with `STACK_PAINT_VALUE` before `main`; the lowest
-/// word no longer holding it is the high-water mark. A word the program happened to leave
-/// equal to the pattern at the very bottom would hide 4 bytes; nothing else can hide.
-fn stack_peak() -> (u32, u32) {
+/// The stack's lowest address (`_stack_end`) and its top (`_stack_start`), from the linker:
+/// with flip-link, the bottom of RAM up to the statics above it.
+fn stack_span() -> (usize, usize) {
     unsafe extern "C" {
         static _stack_start: u32;
         static _stack_end: u32;
     }
-    let (top, bottom) = (&raw const _stack_start as usize, &raw const _stack_end as usize);
+    (&raw const _stack_end as usize, &raw const _stack_start as usize)
+}
+
+/// The deepest the stack has been since reset, and the bytes reserved for it, from
+/// `_stack_end` (its lowest address) to `_stack_start` (its top). cortex-m-rt's reset handler
+/// (feature `paint-stack`) fills that span with `STACK_PAINT_VALUE` before `main`; the lowest
+/// word no longer holding it is the high-water mark. It counts what was written: stack a frame
+/// reserved but never wrote, or wrote with the pattern itself, does not show.
+pub fn stack_peak() -> (u32, u32) {
+    let (bottom, top) = stack_span();
     let mut low = bottom;
     // SAFETY: the span is RAM reserved for the stack, word-aligned (cortex-m-rt checks); the
     // words below the stack pointer are read as plain memory, never through a reference.
