@@ -1,6 +1,8 @@
-//! Board glue for mps2-an386 under QEMU (docs/embedded.md): semihosting exit codes and
-//! streams, defmt over semihosting stdout, a RAM-backed NOR flash, LEDs and a display that log,
-//! and a scripted button panel. Only this module and `main.rs` are target-specific.
+//! Board glue for mps2-an386 under QEMU: semihosting exit codes and streams, defmt over
+//! semihosting stdout, a RAM-backed NOR flash, LEDs and a display that log, a scripted button
+//! panel, the static tally, the stack's high-water mark and the HardFault entry. Only this
+//! module, `main.rs` and `bin/stack-overflow.rs` are target-specific (docs/design.md,
+//! "Running on QEMU" and "RAM: 32 KiB, counted whole").
 #![allow(unsafe_code, reason = "the static tally and flash regions, the stack's span, and HardFault need it")]
 
 use core::cell::Cell;
