@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cargo runner for thumbv7em-none-eabihf: boots the ELF on QEMU's mps2-an386 (Cortex-M4F) and
 # decodes its defmt log. Semihosting stdout carries defmt frames; stderr carries plain text (the
-# export JSON) untouched. The exit code is QEMU's, i.e. the firmware's (docs/embedded.md).
+# export JSON) untouched. The exit code is QEMU's, i.e. the firmware's (docs/design.md,
+# "Running on QEMU").
 # KIOSK_SCRIPT=<file> passes a scripted session to the firmware (semihosting command line).
 set -euo pipefail
 elf="$1"

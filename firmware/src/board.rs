@@ -1,13 +1,15 @@
-//! Board glue for mps2-an386 under QEMU (docs/embedded.md): semihosting exit codes and
-//! streams, defmt over semihosting stdout, a RAM-backed NOR flash, LEDs and a display that log,
-//! and a scripted button panel. Only this module and `main.rs` are target-specific.
-#![allow(unsafe_code, reason = "the RAM-backed flash region and cortex-m-rt's HardFault need it")]
+//! Board glue for mps2-an386 under QEMU: semihosting exit codes and streams, defmt over
+//! semihosting stdout, a RAM-backed NOR flash, LEDs and a display that log, a scripted button
+//! panel, the static tally, the stack's high-water mark and the HardFault entry. Only this
+//! module, `main.rs` and `bin/stack-overflow.rs` are target-specific (docs/design.md,
+//! "Running on QEMU" and "RAM: 32 KiB, counted whole").
+#![allow(unsafe_code, reason = "the static tally and flash regions, the stack's span, and HardFault need it")]
 
 use core::cell::Cell;
 use core::convert::Infallible;
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use cortex_m_rt::{ExceptionFrame, exception};
 use embedded_hal::digital::{ErrorType, OutputPin};
 use embedded_storage::nor_flash::{
     ErrorType as FlashErrorType, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
@@ -62,9 +64,41 @@ fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     exit(101)
 }
 
-#[exception]
-unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
-    defmt::error!("HardFault at pc={=u32:#x}", frame.pc());
+// The HardFault vector, in place of cortex-m-rt's trampoline. flip-link puts the stack at the
+// bottom of RAM, so an overflow faults at the RAM's edge with the stack pointer outside RAM,
+// where the handler could push nothing: a fault inside HardFault is a lockup, which QEMU 10
+// ends with "Lockup: can't escalate 3 to HardFault" and SIGABRT (exit 134), before any log line.
+// So the stack pointer is first set back to the top of the stack: what the stack held is lost,
+// which is fine, as the handler logs and exits without returning.
+core::arch::global_asm!(
+    ".section .HardFault.surveybench, \"ax\"",
+    ".global HardFault",
+    ".type HardFault,%function",
+    ".thumb_func",
+    "HardFault:",
+    "mrs r0, msp",
+    "ldr r1, =_stack_start",
+    "msr msp, r1",
+    "b {handler}",
+    handler = sym hard_fault,
+);
+
+/// Logs the fault and exits with 102. `sp` is the stack pointer after the exception entry
+/// pushed (or failed to push) the exception frame.
+extern "C" fn hard_fault(sp: u32) -> ! {
+    let (bottom, top) = stack_span();
+    let sp = sp as usize;
+    if sp >= bottom && sp.saturating_add(32) <= top {
+        // SAFETY: the exception frame (r0-r3, r12, lr, pc, xpsr) lies within the stack's RAM.
+        let pc = unsafe { core::ptr::read_volatile((sp + 24) as *const u32) };
+        defmt::error!("HardFault at pc={=u32:#x}", pc);
+    } else {
+        defmt::error!(
+            "HardFault: stack overflow (stack pointer {=usize:#x}, the stack's bottom is {=usize:#x})",
+            sp,
+            bottom
+        );
+    }
     exit(102)
 }
 
@@ -313,7 +347,23 @@ impl Lines {
     }
 }
 
-type BoardKiosk = Kiosk<'static, RamFlash, LogLed, LogLed, LogDisplay, QUESTIONS, CELLS, PAIRS>;
+type BoardKiosk = Kiosk<'static, 'static, RamFlash, LogLed, LogLed, LogDisplay, QUESTIONS, CELLS, PAIRS>;
+
+/// The kiosk's tally: 17 KB for `cmh-2024`, more than half of the RAM. It is built here, in
+/// place, and handed out once; it never passes through the stack.
+static mut TALLY: MaybeUninit<KioskTally> = MaybeUninit::uninit();
+static TALLY_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// The tally, empty, built in [`TALLY`]. `None` if already taken or if the instrument does not
+/// fit (it always does: the capacities are computed from it).
+fn tally() -> Option<&'static mut KioskTally> {
+    if TALLY_TAKEN.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: the flag above hands the slot out once, so this is its only reference.
+    let slot: &'static mut MaybeUninit<KioskTally> = unsafe { &mut *core::ptr::addr_of_mut!(TALLY) };
+    KioskTally::init(slot, INSTRUMENT).ok()
+}
 
 /// Boots the kiosk on QEMU and runs the scripted session; exits 0 when it ran clean, 3 when
 /// an action failed, 4 for a bad script, 5 when the board could not be set up.
@@ -328,23 +378,53 @@ pub fn run() -> ! {
         }
         Err(code) => code,
     };
+    let (peak, reserved) = stack_peak();
+    defmt::info!("stack: peak {=u32} B of {=u32} B", peak, reserved);
     exit(code)
 }
 
-fn kiosk() -> Result<&'static mut BoardKiosk, i32> {
+/// The stack's lowest address (`_stack_end`) and its top (`_stack_start`), from the linker:
+/// with flip-link, the bottom of RAM up to the statics above it.
+fn stack_span() -> (usize, usize) {
+    unsafe extern "C" {
+        static _stack_start: u32;
+        static _stack_end: u32;
+    }
+    (&raw const _stack_end as usize, &raw const _stack_start as usize)
+}
+
+/// The deepest the stack has been since reset, and the bytes reserved for it, from
+/// `_stack_end` (its lowest address) to `_stack_start` (its top). cortex-m-rt's reset handler
+/// (feature `paint-stack`) fills that span with `STACK_PAINT_VALUE` before `main`; the lowest
+/// word no longer holding it is the high-water mark. It counts what was written: stack a frame
+/// reserved but never wrote, or wrote with the pattern itself, does not show.
+pub fn stack_peak() -> (u32, u32) {
+    let (bottom, top) = stack_span();
+    let mut low = bottom;
+    // SAFETY: the span is RAM reserved for the stack, word-aligned (cortex-m-rt checks); the
+    // words below the stack pointer are read as plain memory, never through a reference.
+    while low < top
+        && unsafe { core::ptr::read_volatile(low as *const u32) } == cortex_m_rt::STACK_PAINT_VALUE
+    {
+        low += 4;
+    }
+    let bytes = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    (bytes(top - low), bytes(top - bottom))
+}
+
+fn kiosk() -> Result<BoardKiosk, i32> {
     let flash = RamFlash::take().ok_or(5)?;
     let slot = storage::slot_len(INSTRUMENT, SECTOR);
     defmt::info!("storage: two slots of {=usize} bytes", slot);
     let store = Store::new(flash, 0, u32::try_from(slot).map_err(|_| 5)?).map_err(|_| 5)?;
-    let tally = KioskTally::new(INSTRUMENT).map_err(|_| 5)?;
+    let tally = tally().ok_or(5)?;
     let identity = Header::new(DEVICE, SITE, PERIOD, 0).map_err(|_| 5)?;
     let leds = Leds::new(LogLed::new("green"), LogLed::new("red")).map_err(|_| 5)?;
-    let cell = cortex_m::singleton!(: Option<BoardKiosk> = None).ok_or(5)?;
-    Ok(cell.insert(Kiosk::boot(Config::BUILD, tally, identity, store, leds, LogDisplay)))
+    Ok(Kiosk::boot(Config::BUILD, tally, identity, store, leds, LogDisplay))
 }
 
 fn session() -> Result<u32, i32> {
-    let kiosk = kiosk()?;
+    let kiosk = &mut kiosk()?;
     let held = Cell::new(0u8);
     let mut buttons = Buttons::new(ScriptPin::panel(&held), Config::BUILD.debounce_ms);
     let mut lines = Lines::open();

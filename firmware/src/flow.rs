@@ -73,9 +73,12 @@ pub enum Failure {
 }
 
 /// The kiosk: its tally, the response in progress, its store, LEDs and display.
-pub struct Kiosk<'i, F, G, R, D, const Q: usize, const C: usize, const P: usize> {
+///
+/// The tally is borrowed, not owned: at 17 KB for `cmh-2024` it lives in one place the board
+/// chooses (a `static`, built there with `Tally::init`), and is never moved through the stack.
+pub struct Kiosk<'i, 't, F, G, R, D, const Q: usize, const C: usize, const P: usize> {
     config: Config,
-    tally: Tally<'i, Q, C, P>,
+    tally: &'t mut Tally<'i, Q, C, P>,
     response: Response<'i, Q>,
     header: Header,
     store: Store<F>,
@@ -92,7 +95,7 @@ pub fn pages(options: usize) -> u8 {
     if options <= ANSWERS { 1 } else { u8::try_from(options.div_ceil(PER_PAGE)).unwrap_or(u8::MAX) }
 }
 
-impl<'i, F, G, R, D, const Q: usize, const C: usize, const P: usize> Kiosk<'i, F, G, R, D, Q, C, P>
+impl<'i, 't, F, G, R, D, const Q: usize, const C: usize, const P: usize> Kiosk<'i, 't, F, G, R, D, Q, C, P>
 where
     F: MappedFlash,
     G: OutputPin,
@@ -105,13 +108,13 @@ where
     /// `tally` must be an empty tally of the kiosk's instrument; recovery fills it.
     pub fn boot(
         config: Config,
-        mut tally: Tally<'i, Q, C, P>,
+        tally: &'t mut Tally<'i, Q, C, P>,
         identity: Header,
         mut store: Store<F>,
         leds: Leds<G, R>,
         mut display: D,
     ) -> Self {
-        let header = match store.recover(&mut tally) {
+        let header = match store.recover(tally) {
             Ok(Some(r)) => Header { sequence: r.sequence, ..identity },
             _ => identity,
         };
@@ -133,7 +136,7 @@ where
 
     /// The tally.
     pub fn tally(&self) -> &Tally<'i, Q, C, P> {
-        &self.tally
+        self.tally
     }
 
     /// The header of the next export but for its sequence number (the last export's).
@@ -203,9 +206,9 @@ where
     pub fn export<S: Sink>(&mut self, sink: &mut S) -> Result<u32, Failure> {
         let mut next = self.header.clone();
         next.sequence = next.sequence.wrapping_add(1);
-        self.store.save(&self.tally, &next).map_err(Failure::Storage)?;
+        self.store.save(self.tally, &next).map_err(Failure::Storage)?;
         self.header = next;
-        stream(&self.tally, &self.header, sink).map_err(|e| match e {
+        stream(self.tally, &self.header, sink).map_err(|e| match e {
             StreamError::Sink(_) | StreamError::Export(_) => Failure::Storage(StorageError::Layout),
         })?;
         self.display.show(Screen::Exported(self.header.sequence));
@@ -325,7 +328,7 @@ where
         if let Err(e) = counted {
             return self.fail(Failure::Tally(e));
         }
-        if let Err(e) = self.store.save(&self.tally, &self.header) {
+        if let Err(e) = self.store.save(self.tally, &self.header) {
             return self.fail(Failure::Storage(e));
         }
         self.display.show(screen);

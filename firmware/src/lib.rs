@@ -1,10 +1,11 @@
 //! Kiosk firmware for a feedback kiosk in a clinic waiting room (Cortex-M4F).
 //!
 //! Everything but the board glue is portable and tested on the host: the debounced
-//! [`buttons`], the [`leds`], the question [`flow`], the power-cut-safe [`storage`], the
-//! streaming [`export`] writer and the scripted [`script`] sessions QEMU runs. The board glue
-//! ([`board`], `target_os = "none"` only) binds them to mps2-an386 under QEMU: semihosting,
-//! defmt, a RAM-backed flash. See docs/design.md, "Why the firmware is laid out as it is".
+//! [`buttons`], the [`leds`], the question [`flow`], the power-cut-safe [`storage`] and the
+//! scripted [`script`] sessions QEMU runs; the export is the kernel's streaming
+//! `export::stream`. The board glue ([`board`], `target_os = "none"` only) binds them to
+//! mps2-an386 under QEMU: semihosting, defmt, a RAM-backed flash. See docs/design.md, "Why the
+//! firmware is laid out as it is".
 #![cfg_attr(not(test), no_std)]
 
 #[cfg(target_os = "none")]

@@ -14,7 +14,7 @@ use surveybench_firmware::{CELLS, INSTRUMENT, KioskTally, PAIRS, QUESTIONS};
 use surveybench_kernel::export::Header;
 use surveybench_kernel::{Response, bundled};
 
-type TestKiosk<G, R> = Kiosk<'static, CutFlash, G, R, Screens, QUESTIONS, CELLS, PAIRS>;
+type TestKiosk<G, R> = Kiosk<'static, 'static, CutFlash, G, R, Screens, QUESTIONS, CELLS, PAIRS>;
 
 fn store() -> Store<CutFlash> {
     let slot = storage::slot_len(INSTRUMENT, SECTOR);
@@ -23,14 +23,14 @@ fn store() -> Store<CutFlash> {
 
 fn kiosk(config: Config) -> TestKiosk<Led, Led> {
     let leds = Leds::new(Led(false), Led(false)).unwrap();
-    let tally = KioskTally::new(INSTRUMENT).unwrap();
+    let tally = Box::leak(Box::new(KioskTally::new(INSTRUMENT).unwrap()));
     let id = Header::new("t", "RT5", "2024", 0).unwrap();
     Kiosk::boot(config, tally, id, store(), leds, Screens::default())
 }
 
 /// Plays `gestures` `gap` ms apart from `t`; returns the last event and the end time.
 fn play<G, R, const Q: usize, const C: usize, const P: usize>(
-    k: &mut Kiosk<'static, CutFlash, G, R, Screens, Q, C, P>,
+    k: &mut Kiosk<'static, '_, CutFlash, G, R, Screens, Q, C, P>,
     gestures: &[Gesture],
     t: u32,
     gap: u32,
@@ -193,9 +193,9 @@ fn leds_acknowledge_a_stored_response_and_go_dark_after_the_lockout() {
     let green = PinMock::new(&[Pin::set(State::Low), Pin::set(State::High), Pin::set(State::Low)]);
     let red = PinMock::new(&[Pin::set(State::Low), Pin::set(State::Low), Pin::set(State::Low)]);
     let leds = Leds::new(green, red).unwrap();
-    let tally = KioskTally::new(INSTRUMENT).unwrap();
+    let mut tally = KioskTally::new(INSTRUMENT).unwrap();
     let id = Header::new("t", "RT5", "2024", 0).unwrap();
-    let mut k = Kiosk::boot(Config::BUILD, tally, id, store(), leds, Screens::default());
+    let mut k = Kiosk::boot(Config::BUILD, &mut tally, id, store(), leds, Screens::default());
     let (gestures, _) = respond(INSTRUMENT, |_, _| Act::Answer(0));
     let (event, end) = play(&mut k, &gestures, 0, 1_000);
     assert_eq!(event, Event::Committed);
@@ -277,13 +277,13 @@ fn back_and_skip_together_are_the_staff_command() {
 #[test]
 fn the_fft_instrument_walks_its_three_questions() {
     // Independent of the build's instrument: the flow is generic over the tally.
-    type FftKiosk = Kiosk<'static, CutFlash, Led, Led, Screens, 3, 54, 0>;
+    type FftKiosk<'t> = Kiosk<'static, 't, CutFlash, Led, Led, Screens, 3, 54, 0>;
     let slot = storage::slot_len(&bundled::FFT, SECTOR);
     let store = Store::new(CutFlash::new(2 * slot), 0, slot as u32).unwrap();
-    let tally = surveybench_kernel::Tally::new(&bundled::FFT).unwrap();
+    let mut tally = surveybench_kernel::Tally::new(&bundled::FFT).unwrap();
     let id = Header::new("t", "RT5", "2024", 0).unwrap();
     let leds = Leds::new(Led(false), Led(false)).unwrap();
-    let mut k: FftKiosk = Kiosk::boot(Config::BUILD, tally, id, store, leds, Screens::default());
+    let mut k: FftKiosk<'_> = Kiosk::boot(Config::BUILD, &mut tally, id, store, leds, Screens::default());
     let (gestures, response): (_, Response<'_, 64>) =
         respond(&bundled::FFT, |q, _| Act::Answer(if q == 0 { 1 } else { 0 }));
     assert_eq!(gestures.len(), 4);

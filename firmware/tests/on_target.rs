@@ -1,5 +1,6 @@
-//! On-target unit tests (defmt-test) under QEMU: the FPU, the RAM-backed flash, storage and
-//! the streaming export as compiled for the Cortex-M4F. On the host this is an empty program.
+//! On-target unit tests (defmt-test) under QEMU: the FPU, the RAM-backed flash, storage, the
+//! tally built in place and the streaming export as compiled for the Cortex-M4F. On the host
+//! this is an empty program.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(not(target_os = "none"))]
@@ -72,6 +73,23 @@ mod tests {
         defmt::assert_eq!(again.counts(0, 1), [0, 1, 0, 0, 0, 0]);
         defmt::assert_eq!(again.counters().rejected, 1);
         state.flash = Some(store.into_flash());
+    }
+
+    #[test]
+    fn a_tally_built_in_place_counts_as_a_new_one() {
+        let mut slot = core::mem::MaybeUninit::<Tally<'_, 3, 54, 0>>::uninit();
+        let placed = Tally::init(&mut slot, &bundled::FFT).unwrap();
+        let mut moved: Tally<'_, 3, 54, 0> = Tally::new(&bundled::FFT).unwrap();
+        let mut response: Response<'_, 3> = Response::new(&bundled::FFT).unwrap();
+        response.answer(0, 2).unwrap();
+        response.answer(2, 1).unwrap();
+        placed.commit(&response).unwrap();
+        moved.commit(&response).unwrap();
+        let header = Header::new("t", "RT5", "2024", 1).unwrap();
+        let (mut a, mut b) = ([0u8; 1400], [0u8; 1400]);
+        let n = export::encode(placed, &header, &mut a).unwrap();
+        let m = export::encode(&moved, &header, &mut b).unwrap();
+        defmt::assert_eq!(&a[..n], &b[..m]);
     }
 
     struct Bytes {

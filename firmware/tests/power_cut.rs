@@ -15,7 +15,7 @@ use surveybench_firmware::storage::{self, Store};
 use surveybench_firmware::{CELLS, INSTRUMENT, KioskTally, PAIRS, QUESTIONS};
 use surveybench_kernel::export::{self, Header};
 
-type TestKiosk = Kiosk<'static, CutFlash, Led, Led, Screens, QUESTIONS, CELLS, PAIRS>;
+type TestKiosk<'t> = Kiosk<'static, 't, CutFlash, Led, Led, Screens, QUESTIONS, CELLS, PAIRS>;
 
 const CONFIG: Config = Config::BUILD;
 
@@ -27,10 +27,14 @@ fn identity() -> Header {
     Header::new("test-kiosk", "RT5", "2024", 0).unwrap()
 }
 
-fn boot(flash: CutFlash) -> TestKiosk {
+/// An empty tally for a kiosk to boot with (each boot gets its own, as a device's RAM is new).
+fn empty() -> Box<KioskTally> {
+    Box::new(KioskTally::new(INSTRUMENT).unwrap())
+}
+
+fn boot(flash: CutFlash, tally: &mut KioskTally) -> TestKiosk<'_> {
     let store = Store::new(flash, 0, slot_len()).unwrap();
     let leds = Leds::new(Led(false), Led(false)).unwrap();
-    let tally = KioskTally::new(INSTRUMENT).unwrap();
     Kiosk::boot(CONFIG, tally, identity(), store, leds, Screens::default())
 }
 
@@ -58,7 +62,7 @@ struct Expected {
 
 impl Expected {
     fn new() -> Self {
-        Self { tally: Box::new(KioskTally::new(INSTRUMENT).unwrap()), sequence: 0 }
+        Self { tally: empty(), sequence: 0 }
     }
 }
 
@@ -71,8 +75,8 @@ fn seeded_choice(seed: u64) -> impl FnMut(usize, usize) -> Act {
 }
 
 /// Runs `visit` from time `*t`; returns whether the kiosk acknowledged it, updating `expected`.
-fn run_visit(kiosk: &mut TestKiosk, visit: Visit, t: &mut u32, expected: &mut Expected) -> bool {
-    let mut press = |kiosk: &mut TestKiosk, g: Gesture, gap: u32| {
+fn run_visit(kiosk: &mut TestKiosk<'_>, visit: Visit, t: &mut u32, expected: &mut Expected) -> bool {
+    let mut press = |kiosk: &mut TestKiosk<'_>, g: Gesture, gap: u32| {
         *t += gap;
         kiosk.on_gesture(g, *t)
     };
@@ -135,7 +139,7 @@ impl surveybench_kernel::export::Sink for VecSink<'_> {
 }
 
 /// Runs the session until the first unacknowledged visit (power is then gone).
-fn run_session(kiosk: &mut TestKiosk, expected: &mut Expected) -> usize {
+fn run_session(kiosk: &mut TestKiosk<'_>, expected: &mut Expected) -> usize {
     let mut t = 10_000;
     SESSION.iter().take_while(|v| run_visit(kiosk, **v, &mut t, expected)).count()
 }
@@ -154,13 +158,14 @@ fn flash_len() -> usize {
 
 #[test]
 fn an_uncut_session_is_recovered_whole() {
-    let mut kiosk = boot(CutFlash::new(flash_len()));
+    let (mut first, mut second) = (empty(), empty());
+    let mut kiosk = boot(CutFlash::new(flash_len()), &mut first);
     let mut expected = Expected::new();
     assert_eq!(run_session(&mut kiosk, &mut expected), SESSION.len());
     let c = expected.tally.counters();
     assert_eq!((c.completed, c.rejected, c.abandoned), (3, 1, 1));
     let flash = kiosk.into_parts().0.into_flash().reboot();
-    let rebooted = boot(flash);
+    let rebooted = boot(flash, &mut second);
     assert_eq!(rebooted.header().sequence, 1);
     assert_eq!(text(rebooted.tally(), 0), text(&expected.tally, 0));
 }
@@ -169,7 +174,8 @@ fn an_uncut_session_is_recovered_whole() {
 /// not done and with it torn half-way.
 #[test]
 fn every_power_cut_recovers_exactly_the_acknowledged_events() {
-    let mut probe = boot(CutFlash::new(flash_len()));
+    let mut probe_tally = empty();
+    let mut probe = boot(CutFlash::new(flash_len()), &mut probe_tally);
     run_session(&mut probe, &mut Expected::new());
     let total = probe.store_mut().flash_mut().ops;
     let mut checked = 0;
@@ -177,12 +183,13 @@ fn every_power_cut_recovers_exactly_the_acknowledged_events() {
         for how in [Cut::Before, Cut::Torn] {
             let mut flash = CutFlash::new(flash_len());
             flash.cut_at = Some((at, how));
-            let mut kiosk = boot(flash);
+            let (mut first, mut second, mut third) = (empty(), empty(), empty());
+            let mut kiosk = boot(flash, &mut first);
             let mut expected = Expected::new();
             let acked = run_session(&mut kiosk, &mut expected);
             assert!(acked < SESSION.len(), "cut {at} {how:?} was never reached");
             let flash = kiosk.into_parts().0.into_flash().reboot();
-            let mut rebooted = boot(flash);
+            let mut rebooted = boot(flash, &mut second);
             assert_eq!(
                 text(rebooted.tally(), 0),
                 text(&expected.tally, 0),
@@ -192,7 +199,7 @@ fn every_power_cut_recovers_exactly_the_acknowledged_events() {
             // The rebooted kiosk goes on counting, and that survives the next reboot.
             let mut t = 1_000_000;
             assert!(run_visit(&mut rebooted, Visit::Complete(9), &mut t, &mut expected));
-            let again = boot(rebooted.into_parts().0.into_flash().reboot());
+            let again = boot(rebooted.into_parts().0.into_flash().reboot(), &mut third);
             assert_eq!(text(again.tally(), 0), text(&expected.tally, 0), "cut {at} {how:?}, after reboot");
             checked += 1;
         }

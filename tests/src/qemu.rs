@@ -32,6 +32,25 @@ pub fn firmware_elf() -> Result<PathBuf, String> {
     Ok(root().join("target/thumbv7em-none-eabihf/fw/surveybench-firmware"))
 }
 
+/// The stack overflow guard's demonstration, built beside the firmware (`src/bin/stack-overflow.rs`).
+///
+/// # Errors
+/// The build failed.
+pub fn stack_overflow_elf() -> Result<PathBuf, String> {
+    Ok(firmware_elf()?.with_file_name("stack-overflow"))
+}
+
+/// The peak stack the firmware logged at the end of its session ("stack: peak N B of M B"):
+/// bytes used and bytes reserved.
+#[must_use]
+pub fn stack_peak(log: &str) -> Option<(u32, u32)> {
+    let rest = log.lines().find_map(|l| l.split_once("stack: peak ").map(|(_, r)| r))?;
+    let mut words = rest.split_whitespace();
+    let used = words.next()?.parse().ok()?;
+    let reserved = words.nth(2)?.parse().ok()?;
+    Some((used, reserved))
+}
+
 /// What a QEMU run gave.
 #[derive(Debug)]
 pub struct Run {

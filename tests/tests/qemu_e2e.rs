@@ -44,6 +44,21 @@ fn firmware_exports_equal_the_host_tally_of_the_same_session() {
     }
     let last = session.exports.last().unwrap().counters();
     assert!(last.completed > 0 && last.rejected > 0 && last.abandoned > 0, "{last:?}");
+    let (peak, reserved) = qemu::stack_peak(&run.log).expect("the firmware logs its peak stack");
+    eprintln!("e2e: peak stack {peak} B of {reserved} B reserved");
+    assert!(peak > 0 && peak < reserved, "{peak} of {reserved}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The stack overflow guard: flip-link puts the stack below the statics, so unbounded recursion
+/// must fault at the bottom of RAM (HardFault, exit 102) instead of running over the tally.
+#[test]
+fn a_stack_overflow_faults() {
+    let elf = qemu::stack_overflow_elf().expect("firmware builds");
+    let dir = std::env::temp_dir().join(format!("surveybench-overflow-{}", std::process::id()));
+    let run = qemu::run(&elf, "", &dir).expect("QEMU runs");
+    assert_eq!(run.code, Some(102), "log:\n{}", run.log);
+    assert!(run.log.contains("HardFault: stack overflow"), "log:\n{}", run.log);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

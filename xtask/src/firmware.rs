@@ -115,15 +115,49 @@ fn budget() -> Result<Vec<(String, u64)>, String> {
         .collect()
 }
 
-/// `cargo xtask size [--bless] [--no-build]`: builds the `cmh-2024` firmware and checks its
-/// flash and static RAM against the limits in [`BUDGET`]; `--bless` records the figures.
+/// What one run of the demo session under QEMU measured.
+struct Measured {
+    /// The stack's high-water mark the firmware logged at the end of the session.
+    stack: u64,
+    /// Instructions to commit and save the first response (SysTick ticks x 40 under
+    /// `-icount shift=0`), if the session committed one.
+    instructions: Option<u64>,
+}
+
+/// Runs the compiled-in demo session on QEMU with `-icount shift=0` (one instruction per ns of
+/// virtual time, so 40 per SysTick tick at mps2's 25 MHz) and reads its log.
+fn measure(elf: &Path) -> Result<Measured, String> {
+    let out = Command::new(root().join("firmware/qemu-run.sh"))
+        .arg(elf)
+        .env("QEMU_EXTRA", "-icount shift=0")
+        .env("QEMU_TIMEOUT", "120")
+        .env_remove("KIOSK_SCRIPT")
+        .output()
+        .map_err(|e| format!("cannot run QEMU: {e}"))?;
+    let log = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        return Err(format!("the demo session failed under QEMU ({}):\n{log}", out.status));
+    }
+    let number_after = |marker: &str| {
+        log.lines().find_map(|l| l.split_once(marker)?.1.split_whitespace().next()?.parse::<u64>().ok())
+    };
+    let stack = number_after("stack: peak ").ok_or("the firmware logged no `stack: peak` line")?;
+    let instructions = number_after("committed and saved in ").map(|ticks| ticks * 40);
+    Ok(Measured { stack, instructions })
+}
+
+/// `cargo xtask size [--bless] [--no-build]`: builds the `cmh-2024` firmware, runs its demo
+/// session under QEMU, and checks flash, and static RAM plus the measured peak stack, against
+/// the limits in [`BUDGET`]; `--bless` records the figures.
 ///
 /// # Errors
-/// Over budget, or the build or the budget file failed.
+/// Over budget, or the build, the QEMU run or the budget file failed.
 pub fn size(args: &[String]) -> Result<(), String> {
     let bless = args.iter().any(|a| a == "--bless");
     let elf = if args.iter().any(|a| a == "--no-build") { elf() } else { build(&[])? };
     let (flash, ram) = footprint(&elf)?;
+    let measured = measure(&elf)?;
+    let total = ram + measured.stack;
     let b = budget()?;
     let get = |k: &str| b.iter().find(|(n, _)| n == k).map(|(_, v)| *v);
     let flash_limit = get("flash_limit").ok_or("budget has no flash_limit")?;
@@ -131,26 +165,53 @@ pub fn size(args: &[String]) -> Result<(), String> {
     let delta = |now: u64, k: &str| {
         get(k).map_or(String::new(), |was| format!(" ({:+} since blessed)", now as i64 - was as i64))
     };
-    println!(
-        "size (cmh-2024, profile fw): flash {flash} B of {flash_limit}{}, static RAM {ram} B of {ram_limit}{}",
-        delta(flash, "flash"),
-        delta(ram, "ram")
-    );
-    if bless {
-        let text = format!(
-            "# Firmware size budget, checked by `cargo xtask size` (and `cargo xtask ci`) for the\n\
-             # default build (cmh-2024, profile fw). Flash = .vector_table + .text + .rodata + .data;\n\
-             # static RAM = .data + .bss + .uninit (the RAM-backed .storage stands in for NOR flash).\n\
-             flash_limit {flash_limit}\nram_limit {ram_limit}\n\
-             # Last measured; `cargo xtask size --bless` updates these two lines.\n\
-             flash {flash}\nram {ram}\n"
-        );
-        std::fs::write(root().join(BUDGET), text).map_err(|e| format!("{BUDGET}: {e}"))?;
+    println!("size (cmh-2024, profile fw; stack from the demo session under QEMU):");
+    println!("  flash        {flash} B of {flash_limit}{}", delta(flash, "flash"));
+    println!("  static RAM   {ram} B{}", delta(ram, "static_ram"));
+    println!("  peak stack   {} B{}", measured.stack, delta(measured.stack, "peak_stack"));
+    println!("  RAM total    {total} B of {ram_limit}{}", delta(total, "ram_total"));
+    if let Some(n) = measured.instructions {
+        println!("  instructions {n} per committed and saved response{}", delta(n, "instructions"));
     }
-    if flash > flash_limit || ram > ram_limit {
-        return Err(format!("over budget: flash {flash}/{flash_limit} B, static RAM {ram}/{ram_limit} B"));
+    if bless {
+        write_budget(
+            flash_limit,
+            ram_limit,
+            &[
+                ("flash", flash),
+                ("static_ram", ram),
+                ("peak_stack", measured.stack),
+                ("ram_total", total),
+                ("instructions", measured.instructions.unwrap_or(0)),
+            ],
+        )?;
+    }
+    if flash > flash_limit || total > ram_limit {
+        return Err(format!(
+            "over budget: flash {flash}/{flash_limit} B, RAM {total}/{ram_limit} B (static {ram} + stack {})",
+            measured.stack
+        ));
     }
     Ok(())
+}
+
+/// Writes [`BUDGET`]: the limits, then the measured `figures`.
+fn write_budget(flash_limit: u64, ram_limit: u64, figures: &[(&str, u64)]) -> Result<(), String> {
+    let mut text = format!(
+        "# Firmware size budget, checked by `cargo xtask size` (and `cargo xtask ci`) for the\n\
+         # default build (cmh-2024, profile fw). Flash = .vector_table + .text + .rodata + .data;\n\
+         # static RAM = .data + .bss + .uninit (the RAM-backed .storage stands in for NOR flash);\n\
+         # peak stack = the high-water mark the firmware logs after its demo session under QEMU;\n\
+         # RAM total = static RAM + peak stack, against ram_limit (memory.x gives the firmware\n\
+         # that much RAM, so more faults anyway). Instructions per committed and saved response\n\
+         # are counted under `-icount shift=0` in the same run (reported, not limited).\n\
+         flash_limit {flash_limit}\nram_limit {ram_limit}\n\
+         # Last measured; `cargo xtask size --bless` updates these lines.\n"
+    );
+    for (key, value) in figures {
+        text.push_str(&format!("{key} {value}\n"));
+    }
+    std::fs::write(root().join(BUDGET), text).map_err(|e| format!("{BUDGET}: {e}"))
 }
 
 /// Runs `cargo args` with `env`, killing it after `limit` (a hang guard, not a speed test).
@@ -207,7 +268,8 @@ pub fn ci_steps() -> Vec<Step> {
             Box::new(|| {
                 let elf = build(&["fft"])?;
                 let (flash, ram) = footprint(&elf)?;
-                println!("size (fft, profile fw): flash {flash} B, static RAM {ram} B");
+                let stack = measure(&elf)?.stack;
+                println!("size (fft, profile fw): flash {flash} B, static RAM {ram} B, peak stack {stack} B");
                 Ok(())
             }),
         ),

@@ -4,8 +4,9 @@
 //!   for the Cortex-M4F target, then the firmware steps).
 //! - `cargo xtask qemu [--script FILE] [--features fft]`: build the kiosk firmware and run a
 //!   scripted session on QEMU (the compiled-in demo by default); the export JSON is on stderr.
-//! - `cargo xtask size [--bless]`: check the firmware's flash and static RAM against
-//!   `firmware/size-budget.txt` (`--bless` records the new figures).
+//! - `cargo xtask size [--bless]`: check the firmware's flash, and its static RAM plus the peak
+//!   stack of the demo session under QEMU, against `firmware/size-budget.txt` (`--bless`
+//!   records the new figures, with the instructions per committed response).
 //! - `cargo xtask stress`: peak memory and time of the host on huge and hostile inputs.
 //! - `cargo xtask bench`: surveybench beside R and a byte scan on the same files, written to
 //!   `docs/benchmarks.md`.

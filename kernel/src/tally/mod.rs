@@ -12,6 +12,7 @@ mod commit;
 pub mod image;
 
 use core::fmt;
+use core::mem::MaybeUninit;
 
 use crate::instrument::{Instrument, InstrumentError};
 use crate::response::DEFAULT_QUESTIONS;
@@ -120,6 +121,9 @@ struct Slot {
 
 /// A tally of responses to one instrument, with capacity for `Q` questions, `CELLS` count cells
 /// and `PAIRS` pair cells (see [`capacity`]).
+///
+/// [`Tally::init`] relies on all-zero bytes being a valid value of every field but
+/// `instrument`: a new field must keep that true, or be written there too.
 #[derive(Clone, Debug)]
 pub struct Tally<'i, const Q: usize = DEFAULT_QUESTIONS, const CELLS: usize = 1024, const PAIRS: usize = 1024>
 {
@@ -145,16 +149,7 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
     /// # Errors
     /// The instrument is invalid, or does not fit this tally's capacity.
     pub fn new(instrument: &'i Instrument<'i>) -> Result<Self, TallyError> {
-        instrument.validate().map_err(TallyError::Instrument)?;
-        let needed =
-            [capacity::questions(instrument), capacity::cells(instrument), capacity::pairs(instrument)];
-        let room = [Q, CELLS, PAIRS];
-        let fits = needed.iter().zip(room).all(|(n, r)| *n <= r && *n <= usize::from(u16::MAX));
-        if !fits {
-            return Err(TallyError::Capacity { needed: needed.map(u32_of), capacity: room.map(u32_of) });
-        }
-        let strata = u8::try_from(instrument.strata())
-            .map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))?;
+        let strata = Self::check(instrument)?;
         Ok(Self {
             instrument,
             hash: instrument.content_hash(),
@@ -166,6 +161,50 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
             cells: [0; CELLS],
             pairs: [PairSums::default(); PAIRS],
         })
+    }
+
+    /// An empty tally of `instrument`, built where it will stay: in `slot`, typically a
+    /// `static`. [`Tally::new`] returns the tally by value, and a device whose RAM is twice the
+    /// tally's (a `cmh-2024` tally is 17 KB) cannot afford the copy on its stack that moving it
+    /// into place may cost. The result is equal to `Tally::new(instrument)`.
+    ///
+    /// # Errors
+    /// As [`Tally::new`]; nothing is written to `slot` then.
+    #[allow(unsafe_code, reason = "initialises the slot field by field, without a copy of the tally")]
+    pub fn init<'s>(
+        slot: &'s mut MaybeUninit<Self>,
+        instrument: &'i Instrument<'i>,
+    ) -> Result<&'s mut Self, TallyError> {
+        let strata = Self::check(instrument)?;
+        let hash = instrument.content_hash();
+        let slots = layout(instrument);
+        let tally = slot.as_mut_ptr();
+        // SAFETY: `tally` points to memory valid for writes of a whole `Self`. All-zero bytes
+        // are a valid value of every field but `instrument` (integers, and arrays and structs
+        // of integers: the `Default` of each); `instrument` is written next. The writes go
+        // through raw pointers and nothing reads the slot until every field is valid, so the
+        // slot is an initialised `Self` when it is assumed to be one.
+        unsafe {
+            tally.write_bytes(0, 1);
+            (&raw mut (*tally).instrument).write(instrument);
+            (&raw mut (*tally).hash).write(hash);
+            (&raw mut (*tally).strata).write(strata);
+            (&raw mut (*tally).slots).write(slots);
+            Ok(slot.assume_init_mut())
+        }
+    }
+
+    /// Checks that `instrument` is valid and fits; returns its number of strata.
+    fn check(instrument: &Instrument<'_>) -> Result<u8, TallyError> {
+        instrument.validate().map_err(TallyError::Instrument)?;
+        let needed =
+            [capacity::questions(instrument), capacity::cells(instrument), capacity::pairs(instrument)];
+        let room = [Q, CELLS, PAIRS];
+        let fits = needed.iter().zip(room).all(|(n, r)| *n <= r && *n <= usize::from(u16::MAX));
+        if !fits {
+            return Err(TallyError::Capacity { needed: needed.map(u32_of), capacity: room.map(u32_of) });
+        }
+        u8::try_from(instrument.strata()).map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))
     }
 
     /// The instrument tallied.
@@ -307,4 +346,29 @@ fn layout<const Q: usize>(instrument: &Instrument<'_>) -> [Slot; Q] {
         }
     }
     slots
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bundled::{CMH_2024, FFT};
+
+    /// `init` must build exactly what `new` builds, for any instrument and capacity.
+    #[test]
+    fn init_in_place_equals_new() {
+        for instrument in [&CMH_2024, &FFT] {
+            let mut slot = Box::new(MaybeUninit::<HostTally<'_>>::uninit());
+            let placed = Tally::init(&mut slot, instrument).unwrap();
+            let moved = Box::new(HostTally::new(instrument).unwrap());
+            assert_eq!(format!("{placed:?}"), format!("{moved:?}"), "{}", instrument.id);
+        }
+    }
+
+    #[test]
+    fn init_refuses_what_new_refuses() {
+        let mut slot = MaybeUninit::<Tally<'_, 3, 53, 0>>::uninit();
+        let refused = Tally::init(&mut slot, &FFT).map(|_| ());
+        assert_eq!(refused, Tally::<'_, 3, 53, 0>::new(&FFT).map(|_| ()));
+        assert!(matches!(refused, Err(TallyError::Capacity { .. })));
+    }
 }
