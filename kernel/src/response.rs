@@ -80,7 +80,8 @@ impl core::error::Error for ResponseError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
     Empty,
-    Code(u8),
+    /// An option code, and the option's position in the question's list (found once).
+    Code(u8, u8),
     Cleaned(Cleaning),
 }
 
@@ -165,10 +166,9 @@ impl<'i, const Q: usize> Response<'i, Q> {
             .instrument
             .question(question)
             .ok_or(ResponseError::UnknownQuestion { question: index16(question) })?;
-        if q.option_position(code).is_none() {
-            return Err(ResponseError::UnknownOption { question: index16(question), code });
-        }
-        *self.slot_mut(question)? = Slot::Code(code);
+        let unknown = ResponseError::UnknownOption { question: index16(question), code };
+        let position = q.option_position(code).and_then(|p| u8::try_from(p).ok()).ok_or(unknown)?;
+        *self.slot_mut(question)? = Slot::Code(code, position);
         Ok(())
     }
 
@@ -207,7 +207,7 @@ impl<'i, const Q: usize> Response<'i, Q> {
     #[must_use]
     pub fn code(&self, question: usize) -> Option<u8> {
         match self.slots.get(question) {
-            Some(Slot::Code(c)) => Some(*c),
+            Some(Slot::Code(c, _)) => Some(*c),
             _ => None,
         }
     }
@@ -274,16 +274,13 @@ impl<'i, const Q: usize> Response<'i, Q> {
     pub fn resolve(&self) -> [Outcome; Q] {
         let routed_out = self.routed_out();
         let mut outcomes = [Outcome::Unanswered; Q];
-        for (i, q) in self.instrument.questions.iter().enumerate() {
+        for i in 0..self.instrument.questions.len() {
             let out = routed_out.get(i).copied().unwrap_or(false);
             let outcome = match (self.slots.get(i), out) {
                 (Some(Slot::Empty) | None, _) => Outcome::Unanswered,
                 (Some(_), true) => Outcome::Removed,
                 (Some(Slot::Cleaned(why)), false) => Outcome::Cleaned(*why),
-                (Some(Slot::Code(c)), false) => q
-                    .option_position(*c)
-                    .and_then(|p| u8::try_from(p).ok())
-                    .map_or(Outcome::Unanswered, Outcome::Answered),
+                (Some(Slot::Code(_, p)), false) => Outcome::Answered(*p),
             };
             if let Some(o) = outcomes.get_mut(i) {
                 *o = outcome;
