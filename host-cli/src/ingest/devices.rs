@@ -79,21 +79,12 @@ fn conflict(device: &str, exports: &[Indexed]) -> Option<String> {
     let (_, first) = exports.first()?;
     for (_, e) in exports.iter().skip(1) {
         let (a, b) = (&first.header, &e.header);
-        if a.site != b.site {
+        let fields =
+            [("site", a.site.as_str(), b.site.as_str()), ("period", a.period.as_str(), b.period.as_str())];
+        if let Some((field, x, y)) = fields.into_iter().find(|(_, x, y)| x != y) {
             return Some(format!(
-                "device {device} reports site {} in {} and site {} in {}; every export of the device skipped",
-                a.site.as_str(),
+                "device {device} reports {field} {x} in {} and {field} {y} in {}; every export of the device skipped",
                 place(first),
-                b.site.as_str(),
-                place(e)
-            ));
-        }
-        if a.period != b.period {
-            return Some(format!(
-                "device {device} reports period {} in {} and period {} in {}; every export of the device skipped",
-                a.period.as_str(),
-                place(first),
-                b.period.as_str(),
                 place(e)
             ));
         }
