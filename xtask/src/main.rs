@@ -28,7 +28,6 @@ fn main() -> ExitCode {
         Some("size") => firmware::size(&args[1..]),
         Some("stress") => stress::stress(),
         Some("measure-one") => measure::one(&args[1..]),
-        Some("byte-scan") => bench::byte_scan(&args[1..]),
         Some("bench") => bench::bench(),
         Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench")),
         None => {

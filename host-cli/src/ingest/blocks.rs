@@ -46,17 +46,16 @@ pub struct LineCounter {
 }
 
 impl LineCounter {
-    /// Counts the line ends in the next piece of input.
+    /// Counts the line ends in the next piece of input: LF and CR each end a line, and CRLF is
+    /// one end (also across pieces), counted a whole slice at a time.
     pub fn feed(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            match b {
-                b'\n' if self.prev_cr => {}
-                b'\n' | b'\r' => self.lines += 1,
-                _ => {}
-            }
-            self.prev_cr = b == b'\r';
-        }
+        let count = |byte: u8| bytes.iter().filter(|&&b| b == byte).count() as u64;
+        let (lf, cr) = (count(b'\n'), count(b'\r'));
+        let crlf = if cr == 0 { 0 } else { bytes.windows(2).filter(|w| w == b"\r\n").count() as u64 };
+        let joined = u64::from(self.prev_cr && bytes.first() == Some(&b'\n'));
+        self.lines += lf + cr - crlf - joined;
         if let Some(&last) = bytes.last() {
+            self.prev_cr = last == b'\r';
             self.open = last != b'\n' && last != b'\r';
         }
     }

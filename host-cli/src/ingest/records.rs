@@ -244,18 +244,9 @@ impl<'a> Records<'a> {
 /// Lines in `bytes`: line ends (LF, CRLF or lone CR) plus a last line without one.
 #[must_use]
 pub fn count_lines(bytes: &[u8]) -> u64 {
-    let mut lines = 0;
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if b == b'\n' || (b == b'\r' && bytes.get(i + 1) != Some(&b'\n')) {
-            lines += 1;
-        }
-        i += 1;
-    }
-    if bytes.last().is_some_and(|&b| b != b'\n' && b != b'\r') {
-        lines += 1;
-    }
-    lines
+    let mut counter = super::blocks::LineCounter::default();
+    counter.feed(bytes);
+    counter.finish()
 }
 
 /// A UTF-8 byte order mark, as spreadsheet programs write at the start of a CSV.
