@@ -334,6 +334,63 @@ fn trailing_bytes_after_the_document_are_a_syntax_error() {
     assert!(matches!(decode_cmh(&bytes), Err(ExportError::Syntax(_))));
 }
 
+/// `bytes` with the first occurrence of `from` replaced by `to`.
+fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).unwrap();
+    assert!(text.contains(from), "{from:?} not in the export");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn a_leading_comma_in_an_array_is_a_syntax_error() {
+    let bytes = encode_vec(&*sample_cmh(), &header());
+    let by_stratum = replace_once(&bytes, "\"by_stratum\":[", "\"by_stratum\":[,");
+    assert_eq!(decode_cmh(&by_stratum), Err(ExportError::Syntax(Record::Header)));
+    let counts = replace_once(&bytes, "\"counts\":[[", "\"counts\":[,[");
+    assert!(matches!(decode_cmh(&counts), Err(ExportError::Syntax(Record::Question(_)))));
+    let row = replace_once(&bytes, "\"counts\":[[", "\"counts\":[[,");
+    assert!(matches!(decode_cmh(&row), Err(ExportError::Syntax(Record::Question(_)))));
+    let questions = replace_once(&bytes, "\"questions\":[", "\"questions\":[ ,");
+    assert_eq!(decode_cmh(&questions), Err(ExportError::Syntax(Record::Question(0))));
+    let sums = replace_once(&bytes, "\"sums\":[[", "\"sums\":[[,");
+    assert_eq!(decode_cmh(&sums), Err(ExportError::Syntax(Record::Pair(0))));
+    let pairs = replace_once(&bytes, "\"pairs\":[", "\"pairs\":[,");
+    assert_eq!(decode_cmh(&pairs), Err(ExportError::Syntax(Record::Pair(0))));
+    // After a leading comma serde-json-core does not ask for the next comma: `[,0 0,1,...]`.
+    let text = String::from_utf8(by_stratum).unwrap();
+    let at = text.find("[,").unwrap() + 2;
+    let comma = at + text[at..].find(',').unwrap();
+    let spaced = format!("{} {}", &text[..comma], &text[comma + 1..]);
+    assert_eq!(decode_cmh(spaced.as_bytes()), Err(ExportError::Syntax(Record::Header)));
+}
+
+#[test]
+fn misplaced_commas_in_arrays_and_objects_are_syntax_errors() {
+    let bytes = encode_vec(&*sample_cmh(), &header());
+    for (from, to) in [
+        ("\"by_stratum\":[", "\"by_stratum\":[0,,"),
+        ("]},\"questions\"", ",]},\"questions\""),
+        ("{\"format\"", "{,\"format\""),
+        ("\"responses\":{", "\"responses\":{,"),
+        ("\"version\":1,", "\"version\":1,,"),
+        ("\"strata\":9", "\"strata\":9,"),
+    ] {
+        let got = decode_cmh(&replace_once(&bytes, from, to));
+        assert!(matches!(got, Err(ExportError::Syntax(_))), "{to}: {got:?}");
+    }
+}
+
+#[test]
+fn a_malformed_string_is_a_syntax_error_not_a_header_error() {
+    // serde-json-core passes a raw control character or an unknown escape through; JSON
+    // forbids both, so the document is malformed whatever the field.
+    let bytes = encode_vec(&*sample_cmh(), &header());
+    for to in ["\"device\":\"kiosk-01\u{1}\"", "\"device\":\"kiosk\\q01\""] {
+        let got = decode_cmh(&replace_once(&bytes, "\"device\":\"kiosk-01\"", to));
+        assert_eq!(got, Err(ExportError::Syntax(Record::Header)), "{to}");
+    }
+}
+
 #[test]
 fn a_value_of_the_wrong_json_type_is_a_syntax_error_in_its_record() {
     let mut v = sample_value();

@@ -8,6 +8,7 @@
 mod decode;
 mod encode;
 mod stream;
+mod syntax;
 
 pub use decode::decode_into;
 pub use encode::encode;
