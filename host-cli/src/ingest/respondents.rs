@@ -48,22 +48,33 @@ fn parse_cell(raw: &str) -> Cell {
     raw.parse::<u8>().map_or(Cell::Cleaned(Cleaning::OutOfRange), Cell::Code)
 }
 
-/// Reads one respondent file into per-trust tallies. Rows that cannot be read are reported and
-/// skipped; cleaned answers are counted in the tally and noted. A large file is split at line
-/// ends and its parts are read in parallel (unless it quotes fields, which may hold line ends).
+/// Reads one respondent file into per-trust tallies (see [`read_bytes`]).
 pub fn read(
     path: &Path,
     instrument: &'static Instrument<'static>,
     survey_year: Option<u16>,
     problems: &mut Vec<Problem>,
 ) -> Trusts {
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
+    match std::fs::read(path) {
+        Ok(bytes) => read_bytes(path, &bytes, instrument, survey_year, problems),
         Err(e) => {
             problems.push(Problem::error(path, None, format!("cannot read: {e}")));
-            return Trusts::new();
+            Trusts::new()
         }
-    };
+    }
+}
+
+/// Reads the bytes of respondent file `path` into per-trust tallies. Rows that cannot be read
+/// are reported and skipped; cleaned answers are counted in the tally and noted. A large file
+/// is split at line ends and its parts are read in parallel (unless it quotes fields, which
+/// may hold line ends).
+pub fn read_bytes(
+    path: &Path,
+    bytes: &[u8],
+    instrument: &'static Instrument<'static>,
+    survey_year: Option<u16>,
+    problems: &mut Vec<Problem>,
+) -> Trusts {
     let header_end = bytes.iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| i + 1);
     let (head, body) = bytes.split_at(header_end);
     let header = match csv::ReaderBuilder::new().has_headers(false).from_reader(head).records().next() {
