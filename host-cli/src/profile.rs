@@ -146,9 +146,16 @@ impl Profile {
     pub fn load(path: &Path) -> Result<Self> {
         let text =
             std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-        let profile: Profile =
-            toml::from_str(&text).with_context(|| format!("{}: not a method profile", path.display()))?;
-        profile.check().with_context(|| format!("{}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("{}", path.display()))
+    }
+
+    /// Parses and checks a profile from TOML text.
+    ///
+    /// # Errors
+    /// Bad TOML (with its location), or values out of range.
+    pub fn parse(text: &str) -> Result<Self> {
+        let profile: Profile = toml::from_str(text).context("not a method profile")?;
+        profile.check()?;
         Ok(profile)
     }
 

@@ -334,6 +334,63 @@ fn trailing_bytes_after_the_document_are_a_syntax_error() {
     assert!(matches!(decode_cmh(&bytes), Err(ExportError::Syntax(_))));
 }
 
+/// `bytes` with the first occurrence of `from` replaced by `to`.
+fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+    let text = std::str::from_utf8(bytes).unwrap();
+    assert!(text.contains(from), "{from:?} not in the export");
+    text.replacen(from, to, 1).into_bytes()
+}
+
+#[test]
+fn a_leading_comma_in_an_array_is_a_syntax_error() {
+    let bytes = encode_vec(&*sample_cmh(), &header());
+    let by_stratum = replace_once(&bytes, "\"by_stratum\":[", "\"by_stratum\":[,");
+    assert_eq!(decode_cmh(&by_stratum), Err(ExportError::Syntax(Record::Header)));
+    let counts = replace_once(&bytes, "\"counts\":[[", "\"counts\":[,[");
+    assert!(matches!(decode_cmh(&counts), Err(ExportError::Syntax(Record::Question(_)))));
+    let row = replace_once(&bytes, "\"counts\":[[", "\"counts\":[[,");
+    assert!(matches!(decode_cmh(&row), Err(ExportError::Syntax(Record::Question(_)))));
+    let questions = replace_once(&bytes, "\"questions\":[", "\"questions\":[ ,");
+    assert_eq!(decode_cmh(&questions), Err(ExportError::Syntax(Record::Question(0))));
+    let sums = replace_once(&bytes, "\"sums\":[[", "\"sums\":[[,");
+    assert_eq!(decode_cmh(&sums), Err(ExportError::Syntax(Record::Pair(0))));
+    let pairs = replace_once(&bytes, "\"pairs\":[", "\"pairs\":[,");
+    assert_eq!(decode_cmh(&pairs), Err(ExportError::Syntax(Record::Pair(0))));
+    // After a leading comma serde-json-core does not ask for the next comma: `[,0 0,1,...]`.
+    let text = String::from_utf8(by_stratum).unwrap();
+    let at = text.find("[,").unwrap() + 2;
+    let comma = at + text[at..].find(',').unwrap();
+    let spaced = format!("{} {}", &text[..comma], &text[comma + 1..]);
+    assert_eq!(decode_cmh(spaced.as_bytes()), Err(ExportError::Syntax(Record::Header)));
+}
+
+#[test]
+fn misplaced_commas_in_arrays_and_objects_are_syntax_errors() {
+    let bytes = encode_vec(&*sample_cmh(), &header());
+    for (from, to) in [
+        ("\"by_stratum\":[", "\"by_stratum\":[0,,"),
+        ("]},\"questions\"", ",]},\"questions\""),
+        ("{\"format\"", "{,\"format\""),
+        ("\"responses\":{", "\"responses\":{,"),
+        ("\"version\":1,", "\"version\":1,,"),
+        ("\"strata\":9", "\"strata\":9,"),
+    ] {
+        let got = decode_cmh(&replace_once(&bytes, from, to));
+        assert!(matches!(got, Err(ExportError::Syntax(_))), "{to}: {got:?}");
+    }
+}
+
+#[test]
+fn a_malformed_string_is_a_syntax_error_not_a_header_error() {
+    // serde-json-core passes a raw control character or an unknown escape through; JSON
+    // forbids both, so the document is malformed whatever the field.
+    let bytes = encode_vec(&*sample_cmh(), &header());
+    for to in ["\"device\":\"kiosk-01\u{1}\"", "\"device\":\"kiosk\\q01\""] {
+        let got = decode_cmh(&replace_once(&bytes, "\"device\":\"kiosk-01\"", to));
+        assert_eq!(got, Err(ExportError::Syntax(Record::Header)), "{to}");
+    }
+}
+
 #[test]
 fn a_value_of_the_wrong_json_type_is_a_syntax_error_in_its_record() {
     let mut v = sample_value();
@@ -548,18 +605,51 @@ fn more_counts_than_completed_responses_is_inconsistent() {
 }
 
 #[test]
+fn a_stratum_with_more_answers_than_its_respondents_is_inconsistent() {
+    // One answer moved from a stratum with respondents to one without: the question's total
+    // still fits `completed`, but the empty stratum cannot have answered.
+    let mut v = sample_value();
+    let by_stratum: Vec<u64> =
+        v["responses"]["by_stratum"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap()).collect();
+    let empty = by_stratum.iter().position(|&n| n == 0).expect("the sample has an empty stratum");
+    let q = 3;
+    let rows = v["questions"][q]["counts"].clone();
+    let (from, option) = (0..by_stratum.len())
+        .find_map(|g| {
+            rows[g].as_array().unwrap().iter().position(|c| c.as_u64().unwrap() > 0).map(|k| (g, k))
+        })
+        .expect("question 3 has an answer");
+    let moved = rows[from][option].as_u64().unwrap();
+    v["questions"][q]["counts"][from][option] = json!(moved - 1);
+    v["questions"][q]["counts"][empty][option] = json!(1);
+    let stratum = u16::try_from(empty).unwrap();
+    assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Counts { question: 3, stratum })));
+    // Unscored options (don't know) count too: every option of a row is a respondent.
+    let mut v = sample_value();
+    let dont_know = CMH_2024.questions[q].options.iter().position(|o| o.score.is_none()).unwrap();
+    v["questions"][q]["counts"][empty][dont_know] = json!(1);
+    v["responses"]["completed"] = json!(v["responses"]["completed"].as_u64().unwrap() + 1);
+    v["responses"]["started"] = json!(v["responses"]["started"].as_u64().unwrap() + 1);
+    v["responses"]["by_stratum"][from] = json!(by_stratum[from] + 1);
+    assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Counts { question: 3, stratum })));
+}
+
+#[test]
 fn pair_m_larger_than_the_questions_n_is_inconsistent() {
-    // Pair 0 is (Q6, Q7). Put m one above the smaller of the two scored counts in stratum 0.
+    // Pair 0 is (Q6, Q7). Put m one above the smaller of the two scored counts in a stratum.
     let t = sample_cmh();
     let (a, b) = (2, 3);
-    let n = t.scored_n(a, 0).min(t.scored_n(b, 0));
-    let mut v = sample_value();
-    v["pairs"][0]["sums"][0][0] = json!(n + 1);
-    assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Pair(0))));
+    for g in [0, 8] {
+        let n = t.scored_n(a, g).min(t.scored_n(b, g));
+        let mut v = sample_value();
+        v["pairs"][0]["sums"][g][0] = json!(n + 1);
+        let stratum = u16::try_from(g).unwrap();
+        assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Sums { pair: 0, stratum })));
+    }
     // A sum above what m answers can reach.
     let mut v = sample_value();
     v["pairs"][0]["sums"][0] = json!([0, 1, 0, 0]);
-    assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Pair(0))));
+    assert_eq!(decode_value(&v), Err(ExportError::Inconsistent(Record::Sums { pair: 0, stratum: 0 })));
 }
 
 #[test]

@@ -38,6 +38,7 @@ fn decode_filled<const Q: usize, const C: usize, const P: usize>(
     tally: &mut Tally<'_, Q, C, P>,
 ) -> Result<Header, ExportError> {
     tally.clear();
+    super::syntax::check(bytes).map_err(ExportError::Syntax)?;
     let mut state =
         State { tally, error: None, record: Record::Header, seen: [false; 12], header: Raw::default() };
     let mut de = Deserializer::new(bytes, None);

@@ -8,6 +8,7 @@
 mod decode;
 mod encode;
 mod stream;
+mod syntax;
 
 pub use decode::decode_into;
 pub use encode::encode;
@@ -140,6 +141,20 @@ pub enum Record {
     Question(u16),
     /// Entry `n` (0-based) of `pairs`.
     Pair(u16),
+    /// The counts row of stratum `stratum` in entry `question` of `questions` (0-based).
+    Counts {
+        /// Index of the question.
+        question: u16,
+        /// Index of the stratum.
+        stratum: u16,
+    },
+    /// The sums row of stratum `stratum` in entry `pair` of `pairs` (0-based).
+    Sums {
+        /// Index of the pair.
+        pair: u16,
+        /// Index of the stratum.
+        stratum: u16,
+    },
 }
 
 /// Why an export could not be encoded or decoded.
@@ -180,6 +195,8 @@ impl fmt::Display for Record {
             Record::Header => write!(f, "header"),
             Record::Question(i) => write!(f, "questions[{i}]"),
             Record::Pair(i) => write!(f, "pairs[{i}]"),
+            Record::Counts { question, stratum } => write!(f, "questions[{question}].counts[{stratum}]"),
+            Record::Sums { pair, stratum } => write!(f, "pairs[{pair}].sums[{stratum}]"),
         }
     }
 }

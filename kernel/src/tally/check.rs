@@ -1,7 +1,8 @@
 //! Consistency of a tally filled from outside (an export, a stored image): every response is
 //! completed, abandoned or rejected, and completed responses add up over strata; no question has
-//! more outcomes than completed responses; pair sums stay within what the two questions' counts
-//! allow (method.md §11).
+//! more outcomes than completed responses, nor more answers in a stratum than that stratum's
+//! completed responses; pair sums stay within what the two questions' counts in that stratum
+//! allow (method.md §11). The export decoder and the image reader share these checks.
 
 use super::Tally;
 use crate::export::{Record, pair_order};
@@ -11,9 +12,6 @@ fn index16(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
 }
 
-/// Checks that the decoded counts could have come from real responses: every response is
-/// completed, abandoned or rejected; no question has more outcomes than completed responses;
-/// pair sums stay within what the two questions' counts allow (method.md §11).
 impl<const Q: usize, const C: usize, const P: usize> Tally<'_, Q, C, P> {
     /// Checks that the counts could have come from real responses (see the module doc); the
     /// record of the first contradiction otherwise.
@@ -40,10 +38,17 @@ fn check<const Q: usize, const C: usize, const P: usize>(t: &Tally<'_, Q, C, P>)
         if outcomes > u64::from(c.completed) {
             return Err(Record::Question(index16(i)));
         }
+        for g in 0..t.strata() {
+            // Every option counts, scored or not: each is one respondent of stratum g.
+            let answers = t.counts(i, g).iter().fold(0u64, |n, &x| n.saturating_add(u64::from(x)));
+            if answers > u64::from(t.respondents(g)) {
+                return Err(Record::Counts { question: index16(i), stratum: index16(g) });
+            }
+        }
     }
     for (index, (a, b)) in pair_order(instrument).enumerate() {
-        let bad = Record::Pair(index16(index));
         for g in 0..t.strata() {
+            let bad = Record::Sums { pair: index16(index), stratum: index16(g) };
             let p = t.pair(a, b, g).ok_or(bad)?;
             let (sa, sb) = (score_sum(t, a, g), score_sum(t, b, g));
             let m = u64::from(p.m);

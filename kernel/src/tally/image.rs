@@ -269,4 +269,30 @@ mod tests {
         assert_eq!(back.read_image(&bad), Err(ImageError::Inconsistent(Record::Header)));
         assert_eq!(back.counters(), super::super::Counters::default());
     }
+
+    #[test]
+    fn an_image_with_more_answers_in_a_stratum_than_its_respondents_is_refused() {
+        // The image reader runs the export's consistency checks, the per-stratum one included:
+        // one more completed response, counted in one stratum, answered in another.
+        let t = sample();
+        let mut sink = VecSink(std::vec::Vec::new());
+        t.write_image(&mut sink).unwrap();
+        let strata = t.strata();
+        let empty = (0..strata).find(|&g| t.respondents(g) == 0).unwrap();
+        let full = (0..strata).find(|&g| t.respondents(g) > 0).unwrap();
+        let q = (0..CMH_2024.questions.len()).find(|&q| CMH_2024.questions[q].is_scored()).unwrap();
+        let width = CMH_2024.questions[q].options.len();
+        let cell = usize::from(t.slots[q].cell) + empty * width;
+        let words = [4 * 4, 5 * 4, 32 + 4 * full, 32 + 4 * strata + 12 * CMH_2024.questions.len() + 4 * cell];
+        let mut bad = sink.0.clone();
+        for at in words {
+            let v = u32::from_le_bytes(bad[at..at + 4].try_into().unwrap()) + 1;
+            bad[at..at + 4].copy_from_slice(&v.to_le_bytes());
+        }
+        let mut back = std::boxed::Box::new(Cmh::new(&CMH_2024).unwrap());
+        let want =
+            Record::Counts { question: u16::try_from(q).unwrap(), stratum: u16::try_from(empty).unwrap() };
+        assert_eq!(back.read_image(&bad), Err(ImageError::Inconsistent(want)));
+        assert_eq!(back.counters(), super::super::Counters::default());
+    }
 }
