@@ -207,11 +207,13 @@ fn question_level(k: usize) -> f64 {
 }
 
 fn respond(
-    instrument: &'static Instrument<'static>,
+    response: &mut HostResponse<'static>,
     trust: &Trust,
     year_drift: f64,
     rng: &mut ChaCha8Rng,
 ) -> Result<Respondent> {
+    let instrument = response.instrument();
+    response.reset();
     let bands = instrument.age_bands;
     let g = pick_stratum(&trust.mix, rng);
     let known = g + 1 < trust.mix.len();
@@ -229,7 +231,6 @@ fn respond(
     let person = Normal::new(0.0, 0.8).unwrap_or_else(|_| unreachable!("valid parameters")).sample(rng);
     let age_effect = if known { -0.25 + 0.15 * band as f64 } else { 0.0 };
     let latent = trust.effect + year_drift + age_effect + person;
-    let mut response = HostResponse::new(instrument)?;
     let mut answers = vec![0u8; instrument.questions.len()];
     let mut stray = Vec::new();
     for (k, q) in instrument.questions.iter().enumerate() {
@@ -293,6 +294,8 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
     let trusts = trusts(plan, instrument.strata(), instrument.questions.len(), &mut rng);
     let drift = Normal::new(0.0, 0.1).unwrap_or_else(|_| unreachable!("valid parameters"));
     let mut dirs = Vec::new();
+    // One response, reset for each respondent: making one hashes the whole instrument.
+    let mut response = HostResponse::new(instrument)?;
     for year in [plan.year - 1, plan.year] {
         let dir = out.join(year.to_string());
         let devices = dir.join("devices");
@@ -302,8 +305,9 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
         for (t, trust) in trusts.iter().enumerate() {
             let year_drift = if year == plan.year { drift.sample(&mut rng) } else { 0.0 };
             let size = ((trust.size as f64) * rng.gen_range(0.9..1.1)).round() as usize;
-            let people: Vec<Respondent> =
-                (0..size).map(|_| respond(instrument, trust, year_drift, &mut rng)).collect::<Result<_>>()?;
+            let people: Vec<Respondent> = (0..size)
+                .map(|_| respond(&mut response, trust, year_drift, &mut rng))
+                .collect::<Result<_>>()?;
             for p in &people {
                 csv_row(&mut csv, instrument, &trust.code, p);
             }
@@ -365,6 +369,7 @@ fn write_devices(
     dir: &Path,
 ) -> Result<()> {
     let mut buf = vec![0u8; export::max_encoded_len(instrument)];
+    let mut r = HostResponse::new(instrument)?;
     for kiosk in 0..trust.kiosks {
         let mine: Vec<&Respondent> = people.iter().skip(kiosk).step_by(trust.kiosks).collect();
         let device = format!("{}-kiosk{}", trust.code, kiosk + 1);
@@ -380,7 +385,7 @@ fn write_devices(
                     &format!("{}\n", String::from_utf8_lossy(&buf[..n])),
                 )?;
             }
-            let mut r = HostResponse::new(instrument)?;
+            r.reset();
             for (k, &code) in p.answers.iter().enumerate() {
                 if code != 0 {
                     r.answer(k, code)?;

@@ -247,8 +247,22 @@ impl<'i, const Q: usize> Response<'i, Q> {
     /// uses this to skip questions; it depends only on answers to earlier questions.
     #[must_use]
     pub fn applies(&self, question: usize) -> bool {
-        question < self.instrument.questions.len()
-            && !self.routed_out().get(question).copied().unwrap_or(true)
+        // Up the chain of filter questions (each earlier than the last, so at most Q steps):
+        // removed as soon as one was answered outside the codes its follower asks for.
+        if question >= self.instrument.questions.len() {
+            return false;
+        }
+        let mut i = question;
+        for _ in 0..Q {
+            let Some(q) = self.instrument.question(i) else { return true };
+            let Some(filter) = q.filter else { return true };
+            let fi = usize::from(self.filters.get(i).copied().unwrap_or(NO_FILTER));
+            if self.code(fi).is_some_and(|c| !filter.codes.contains(&c)) {
+                return false;
+            }
+            i = fi;
+        }
+        false
     }
 
     /// For every question, whether routing removes it: its filter question was answered with
