@@ -6,9 +6,12 @@
 //!   scripted session on QEMU (the compiled-in demo by default); the export JSON is on stderr.
 //! - `cargo xtask size [--bless]`: check the firmware's flash and static RAM against
 //!   `firmware/size-budget.txt` (`--bless` records the new figures).
+//! - `cargo xtask fuzz-smoke [SECONDS]`: build the cargo-fuzz targets (nightly) and run each
+//!   for SECONDS (default 15) from its committed corpus.
 
 mod ci;
 mod firmware;
+mod fuzz;
 mod run;
 
 use std::process::ExitCode;
@@ -19,9 +22,10 @@ fn main() -> ExitCode {
         Some("ci") => ci::ci(args.get(1).is_some_and(|a| a == "firmware")),
         Some("qemu") => firmware::qemu(&args[1..]),
         Some("size") => firmware::size(&args[1..]),
-        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size")),
+        Some("fuzz-smoke") => fuzz::fuzz_smoke(&args[1..]),
+        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size, fuzz-smoke")),
         None => {
-            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless]>"
+            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless] | fuzz-smoke [SECONDS]>"
                 .to_owned())
         }
     };
