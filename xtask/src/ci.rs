@@ -12,8 +12,8 @@ pub type Step = (&'static str, Box<dyn Fn() -> Result<(), String>>);
 /// firmware steps (`cargo xtask ci firmware`).
 pub fn ci(only_firmware: bool) -> Result<(), String> {
     let steps: Vec<Step> = vec![
-        // Idempotent: installs only what is missing (QEMU, R, the thumb target, defmt-print),
-        // so the one test command works on a fresh machine too.
+        // Idempotent: installs only what is missing (QEMU, R, the thumb target, defmt-print,
+        // cargo-fuzz), so the one test command works on a fresh machine too.
         ("tools", Box::new(|| run("bash", &[".ci/install-tools"], &[]))),
         ("format", Box::new(|| cargo(&["fmt", "--all", "--check"]))),
         (
@@ -66,6 +66,12 @@ pub fn ci(only_firmware: bool) -> Result<(), String> {
                     "--locked",
                 ])
             }),
+        ),
+        (
+            "fuzz smoke (cargo-fuzz, nightly)",
+            // Every decoder of outside input under libFuzzer for a few seconds from its
+            // committed corpus: about three minutes, most of it the build.
+            Box::new(|| crate::fuzz::fuzz_smoke(&[])),
         ),
     ];
     let mut steps = if only_firmware { steps.into_iter().take(1).collect() } else { steps };

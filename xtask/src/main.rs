@@ -10,10 +10,13 @@
 //! - `cargo xtask stress`: peak memory and time of the host on huge and hostile inputs.
 //! - `cargo xtask bench`: surveybench beside R and a byte scan on the same files, written to
 //!   `docs/benchmarks.md`.
+//! - `cargo xtask fuzz-smoke [SECONDS]`: build the cargo-fuzz targets (nightly) and run each
+//!   for SECONDS (default 15) from its committed corpus.
 
 mod bench;
 mod ci;
 mod firmware;
+mod fuzz;
 mod measure;
 mod run;
 mod stress;
@@ -29,9 +32,12 @@ fn main() -> ExitCode {
         Some("stress") => stress::stress(),
         Some("measure-one") => measure::one(&args[1..]),
         Some("bench") => bench::bench(),
-        Some(other) => Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench")),
+        Some("fuzz-smoke") => fuzz::fuzz_smoke(&args[1..]),
+        Some(other) => {
+            Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench, fuzz-smoke"))
+        }
         None => {
-            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless]>"
+            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless] | fuzz-smoke [SECONDS]>"
                 .to_owned())
         }
     };
