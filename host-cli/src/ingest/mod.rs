@@ -134,7 +134,10 @@ fn parse_file(
             return FileRead { parsed: Parsed::Nothing, problems, totals, hash: None };
         }
     };
-    let mut blocks = blocks::Blocks::new(file);
+    // A file smaller than a few blocks is cut smaller, so that every core gets a share.
+    let size = file.metadata().map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+    let block = (size / 8).clamp(1 << 16, blocks::BLOCK);
+    let mut blocks = blocks::Blocks::sized(file, block, blocks::MAX_RECORD);
     match read_csv(path, &mut blocks, instrument, options, &mut problems) {
         Ok((parsed, totals)) => {
             let hash = blocks.hash().ok();
