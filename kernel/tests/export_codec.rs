@@ -235,14 +235,15 @@ fn assert_documented_shape(instrument: &Instrument<'static>, bytes: &[u8]) {
     let v: Value = serde_json::from_slice(bytes).expect("valid JSON");
     let obj = v.as_object().expect("top level is an object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
-    let mut want: Vec<&str> = Field::ALL.iter().map(|f| f.key()).collect();
+    // `storage_faults` is written only when not 0 (the samples have none).
+    let written = || Field::ALL.into_iter().filter(|f| !f.optional());
+    let mut want: Vec<&str> = written().map(|f| f.key()).collect();
     keys.sort_unstable();
     want.sort_unstable();
     assert_eq!(keys, want);
     // And written in the documented order.
     let text = std::str::from_utf8(bytes).unwrap();
-    let positions: Vec<usize> =
-        Field::ALL.iter().map(|f| text.find(&format!("\"{}\":", f.key())).unwrap()).collect();
+    let positions: Vec<usize> = written().map(|f| text.find(&format!("\"{}\":", f.key())).unwrap()).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     assert_eq!(v["format"], FORMAT);
     assert_eq!(v["version"], VERSION);
@@ -450,7 +451,7 @@ fn wrong_instrument_hash_is_rejected() {
 
 #[test]
 fn a_missing_field_is_named() {
-    for field in Field::ALL {
+    for field in Field::ALL.into_iter().filter(|f| !f.optional()) {
         let mut v = sample_value();
         v.as_object_mut().unwrap().remove(field.key());
         assert_eq!(decode_value(&v), Err(ExportError::Missing(field)), "{}", field.key());
@@ -462,7 +463,8 @@ fn a_duplicated_field_is_named() {
     let v = sample_value();
     let bytes = encode_vec(&*sample_cmh(), &header());
     let text = std::str::from_utf8(&bytes).unwrap();
-    for field in Field::ALL {
+    // `storage_faults` is absent here; storage_faults_round_trip_and_are_absent_when_zero doubles it.
+    for field in Field::ALL.into_iter().filter(|f| !f.optional()) {
         let extra = format!("{{\"{}\":{},", field.key(), serde_json::to_string(&v[field.key()]).unwrap());
         let doubled = text.replacen('{', &extra, 1);
         assert_eq!(decode_cmh(doubled.as_bytes()), Err(ExportError::Duplicate(field)), "{}", field.key());
@@ -677,4 +679,28 @@ fn truncated_json_after_the_last_record_names_an_existing_record() {
     // Cut just before "pairs": the questions array is complete, the object is not.
     let pairs = text.find("\"pairs\":").unwrap();
     assert_eq!(decode_cmh(&bytes[..pairs]), Err(ExportError::Syntax(Record::Header)));
+}
+
+/// A kiosk that survived a damaged save says so in every later export (issue 10, deliverable
+/// 5); a fault-free export has no such field, so it reads exactly as before.
+#[test]
+fn storage_faults_round_trip_and_are_absent_when_zero() {
+    let t = sample_cmh();
+    let plain = encode_vec(&*t, &header());
+    assert!(!String::from_utf8_lossy(&plain).contains("storage_faults"));
+    assert_eq!(decode_cmh(&plain).unwrap().storage_faults, 0);
+    let mut faulty = header();
+    faulty.storage_faults = 3;
+    let bytes = encode_vec(&*t, &faulty);
+    let value: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(value["storage_faults"], json!(3));
+    assert_eq!(decode_cmh(&bytes).unwrap(), faulty);
+    assert!(bytes.len() <= max_encoded_len(&CMH_2024));
+    // Given twice, it is refused like any repeated field.
+    let text = String::from_utf8(bytes).unwrap().replacen(
+        "\"storage_faults\":3",
+        "\"storage_faults\":3,\"storage_faults\":3",
+        1,
+    );
+    assert_eq!(decode_cmh(text.as_bytes()), Err(ExportError::Duplicate(Field::StorageFaults)));
 }

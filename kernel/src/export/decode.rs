@@ -39,21 +39,28 @@ fn decode_filled<const Q: usize, const C: usize, const P: usize>(
 ) -> Result<Header, ExportError> {
     tally.clear();
     super::syntax::check(bytes).map_err(ExportError::Syntax)?;
-    let mut state =
-        State { tally, error: None, record: Record::Header, seen: [false; 12], header: Raw::default() };
+    let mut state = State {
+        tally,
+        error: None,
+        record: Record::Header,
+        seen: [false; Field::ALL.len()],
+        header: Raw::default(),
+    };
     let mut de = Deserializer::new(bytes, None);
     let parsed = DocumentSeed(&mut state).deserialize(&mut de).and_then(|()| de.end());
     if parsed.is_err() {
         return Err(state.error.unwrap_or(ExportError::Syntax(state.record)));
     }
     for (field, seen) in Field::ALL.iter().zip(state.seen) {
-        if !seen {
+        if !seen && !field.optional() {
             return Err(ExportError::Missing(*field));
         }
     }
     state.tally.check_consistency().map_err(ExportError::Inconsistent)?;
     let h = &state.header;
-    Header::new(h.device, h.site, h.period, h.sequence)
+    let mut header = Header::new(h.device, h.site, h.period, h.sequence)?;
+    header.storage_faults = h.storage_faults;
+    Ok(header)
 }
 
 #[derive(Default)]
@@ -62,13 +69,14 @@ struct Raw<'de> {
     site: &'de str,
     period: &'de str,
     sequence: u32,
+    storage_faults: u32,
 }
 
 struct State<'s, 'i, 'de, const Q: usize, const C: usize, const P: usize> {
     tally: &'s mut Tally<'i, Q, C, P>,
     error: Option<ExportError>,
     record: Record,
-    seen: [bool; 12],
+    seen: [bool; Field::ALL.len()],
     header: Raw<'de>,
 }
 
@@ -156,6 +164,7 @@ fn read_field<'de, A: MapAccess<'de>, const Q: usize, const C: usize, const P: u
         Field::Site => s.header.site = map.next_value()?,
         Field::Period => s.header.period = map.next_value()?,
         Field::Sequence => s.header.sequence = map.next_value()?,
+        Field::StorageFaults => s.header.storage_faults = map.next_value()?,
         Field::Strata => {
             if map.next_value::<usize>()? != s.tally.strata() {
                 return fail(&mut s.error, ExportError::Shape(Record::Header));

@@ -67,6 +67,9 @@ impl<const Q: usize, const C: usize, const P: usize> Serialize for Document<'_, 
         map.serialize_entry(Field::Site.key(), h.site.as_str())?;
         map.serialize_entry(Field::Period.key(), h.period.as_str())?;
         map.serialize_entry(Field::Sequence.key(), &h.sequence)?;
+        if h.storage_faults != 0 {
+            map.serialize_entry(Field::StorageFaults.key(), &h.storage_faults)?;
+        }
         map.serialize_entry(Field::Strata.key(), &t.strata())?;
         map.serialize_entry(Field::Responses.key(), &Responses(t))?;
         map.serialize_entry(Field::Questions.key(), &Questions(t))?;

@@ -45,6 +45,11 @@ pub struct Header {
     pub period: String<PERIOD_LEN>,
     /// Increases with every export of the device; the host keeps the highest per device.
     pub sequence: u32,
+    /// Storage faults the device has detected and survived since it was first started (a
+    /// damaged save it had to fall back from, so acknowledged responses may be missing). Written
+    /// as `storage_faults` only when not 0, so a fault-free export reads as before
+    /// (docs/formats.md).
+    pub storage_faults: u32,
 }
 
 /// Whether `s` uses only the characters header fields allow: ASCII letters, digits and
@@ -71,6 +76,7 @@ impl Header {
             site: field(site, Field::Site)?,
             period: field(period, Field::Period)?,
             sequence,
+            storage_faults: 0,
         })
     }
 }
@@ -88,6 +94,7 @@ pub enum Field {
     Site,
     Period,
     Sequence,
+    StorageFaults,
     Strata,
     Responses,
     Questions,
@@ -96,7 +103,7 @@ pub enum Field {
 
 impl Field {
     /// Every field, in the order the encoder writes them.
-    pub const ALL: [Field; 12] = [
+    pub const ALL: [Field; 13] = [
         Field::Format,
         Field::Version,
         Field::Instrument,
@@ -105,11 +112,18 @@ impl Field {
         Field::Site,
         Field::Period,
         Field::Sequence,
+        Field::StorageFaults,
         Field::Strata,
         Field::Responses,
         Field::Questions,
         Field::Pairs,
     ];
+
+    /// Whether an export may leave the field out (`storage_faults`, absent when 0).
+    #[must_use]
+    pub const fn optional(self) -> bool {
+        matches!(self, Field::StorageFaults)
+    }
 
     /// The JSON key.
     #[must_use]
@@ -123,6 +137,7 @@ impl Field {
             Field::Site => "site",
             Field::Period => "period",
             Field::Sequence => "sequence",
+            Field::StorageFaults => "storage_faults",
             Field::Strata => "strata",
             Field::Responses => "responses",
             Field::Questions => "questions",
@@ -257,6 +272,7 @@ pub fn max_encoded_len(instrument: &Instrument<'_>) -> usize {
         DEVICE_LEN + 2,
         SITE_LEN + 2,
         PERIOD_LEN + 2,
+        U32_DIGITS,
         U32_DIGITS,
         U32_DIGITS,
         // {"started":N,"completed":N,"abandoned":N,"rejected":N,"by_stratum":[N,...]}
