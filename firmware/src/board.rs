@@ -414,13 +414,30 @@ pub fn stack_peak() -> (u32, u32) {
 
 fn kiosk() -> Result<BoardKiosk, i32> {
     let flash = RamFlash::take().ok_or(5)?;
-    let slot = storage::slot_len(INSTRUMENT, SECTOR);
-    defmt::info!("storage: two slots of {=usize} bytes", slot);
-    let store = Store::new(flash, 0, u32::try_from(slot).map_err(|_| 5)?).map_err(|_| 5)?;
+    let layout = storage::Layout::of(INSTRUMENT, SECTOR);
+    defmt::info!(
+        "storage: two snapshot slots of {=u32} B, a journal of {=u32} records of {=u32} B",
+        layout.slot_len,
+        layout.records(),
+        layout.record_len
+    );
+    let store = Store::new(flash, 0, layout).map_err(|_| 5)?;
     let tally = tally().ok_or(5)?;
     let identity = Header::new(DEVICE, SITE, PERIOD, 0).map_err(|_| 5)?;
     let leds = Leds::new(LogLed::new("green"), LogLed::new("red")).map_err(|_| 5)?;
-    Ok(Kiosk::boot(Config::BUILD, tally, identity, store, leds, LogDisplay))
+    let kiosk = Kiosk::boot(Config::BUILD, tally, identity, store, leds, LogDisplay);
+    match kiosk.recovered() {
+        Ok(r) => defmt::info!(
+            "storage: recovered generation {=u32}, {=u32} journal records, export sequence {=u32}, {=u32} storage faults{=str}",
+            r.generation,
+            r.replayed,
+            r.sequence,
+            r.faults,
+            if r.new_fault { " (one found at this boot)" } else { "" }
+        ),
+        Err(_) => defmt::error!("storage: could not be made ready; every save will fail"),
+    }
+    Ok(kiosk)
 }
 
 fn session() -> Result<u32, i32> {

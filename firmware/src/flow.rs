@@ -4,7 +4,9 @@
 //!
 //! Every way a response ends is counted in the tally (method.md §11): committed, rejected as
 //! implausibly fast (`record_rejected`), or abandoned on an idle timeout (`record_abandoned`,
-//! or submitted, by setting). Each is saved before the kiosk acknowledges it.
+//! or submitted, by setting). Each is made durable in the store's journal first, then counted in
+//! the tally, then acknowledged: a save that fails leaves neither flash nor RAM holding it, and
+//! the kiosk shows that storage failed.
 
 use embedded_hal::digital::OutputPin;
 use surveybench_kernel::export::Header;
@@ -14,7 +16,7 @@ use crate::buttons::{ANSWERS, Button, Gesture};
 use crate::config::{Config, IdleAction};
 use crate::display::{Display, Screen};
 use crate::leds::{Leds, Signal};
-use crate::storage::{MappedFlash, StorageError, Store};
+use crate::storage::{self, MappedFlash, Recovered, StorageError, Store};
 use surveybench_kernel::export::{Sink, StreamError, stream};
 
 /// Options shown per page when a question has more options than answer buttons: the last
@@ -87,6 +89,15 @@ pub struct Kiosk<'i, 't, F, G, R, D, const Q: usize, const C: usize, const P: us
     mode: Mode,
     started_at: u32,
     last_press: u32,
+    recovered: Result<Recovered, StorageError>,
+}
+
+/// How a response ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    Committed,
+    Rejected,
+    Abandoned,
 }
 
 /// How many option pages question `options` needs.
@@ -102,8 +113,9 @@ where
     R: OutputPin,
     D: Display,
 {
-    /// Boots the kiosk: recovers the tally and the export sequence from `store` (or starts
-    /// empty, with `identity`'s header, on a fresh device) and shows the welcome screen.
+    /// Boots the kiosk: recovers the tally, the export sequence and the storage fault count from
+    /// `store` (a fresh device starts empty), and shows the welcome screen, or that storage
+    /// failed when the store could not be made ready.
     ///
     /// `tally` must be an empty tally of the kiosk's instrument; recovery fills it.
     pub fn boot(
@@ -114,12 +126,10 @@ where
         leds: Leds<G, R>,
         mut display: D,
     ) -> Self {
-        let header = match store.recover(tally) {
-            Ok(Some(r)) => Header { sequence: r.sequence, ..identity },
-            _ => identity,
-        };
-        let response = Response::new(tally.instrument()).unwrap_or_else(|_| unreachable_capacity());
-        display.show(Screen::Welcome);
+        let mut response = Response::new(tally.instrument()).unwrap_or_else(|_| unreachable_capacity());
+        let recovered = store.recover(tally, &mut response);
+        let header = Header { sequence: store.sequence(), storage_faults: store.faults(), ..identity };
+        display.show(if recovered.is_ok() { Screen::Welcome } else { Screen::StorageFailed });
         Self {
             config,
             tally,
@@ -131,7 +141,13 @@ where
             mode: Mode::Idle,
             started_at: 0,
             last_press: 0,
+            recovered,
         }
+    }
+
+    /// What booting recovered from the store, or why the store could not be made ready.
+    pub fn recovered(&self) -> Result<Recovered, StorageError> {
+        self.recovered
     }
 
     /// The tally.
@@ -204,10 +220,13 @@ where
     /// # Errors
     /// Saving failed (nothing was written), or the sink failed mid-document.
     pub fn export<S: Sink>(&mut self, sink: &mut S) -> Result<u32, Failure> {
-        let mut next = self.header.clone();
-        next.sequence = next.sequence.wrapping_add(1);
-        self.store.save(self.tally, &next).map_err(Failure::Storage)?;
-        self.header = next;
+        let next = self.header.sequence.wrapping_add(1);
+        if let Err(e) = self.store.save(self.tally, storage::Event::Export::<Q>(next)) {
+            self.fail(Failure::Storage(e));
+            return Err(Failure::Storage(e));
+        }
+        self.header.sequence = next;
+        self.header.storage_faults = self.store.faults();
         stream(self.tally, &self.header, sink).map_err(|e| match e {
             StreamError::Sink(_) | StreamError::Export(_) => Failure::Storage(StorageError::Layout),
         })?;
@@ -302,35 +321,39 @@ where
 
     fn finish(&mut self, now: u32) -> Event {
         let plausible = now.wrapping_sub(self.started_at) >= self.min_time();
-        let (counted, event, screen, signal) = if plausible {
-            (self.tally.commit(&self.response).map(|_| ()), Event::Committed, Screen::Thanks, Signal::Ack)
-        } else {
-            (self.tally.record_rejected(), Event::Rejected, Screen::Rejected, Signal::Alert)
-        };
-        self.conclude(counted, event, screen, signal, now)
+        self.conclude(if plausible { Outcome::Committed } else { Outcome::Rejected }, now)
     }
 
     fn abandon(&mut self, now: u32) -> Event {
-        let counted = self.tally.record_abandoned();
-        self.conclude(counted, Event::Abandoned, Screen::TimedOut, Signal::Off, now)
+        self.conclude(Outcome::Abandoned, now)
     }
 
-    /// Saves what was counted, then (only then) acknowledges it and locks out.
-    fn conclude(
-        &mut self,
-        counted: Result<(), TallyError>,
-        event: Event,
-        screen: Screen<'static>,
-        signal: Signal,
-        now: u32,
-    ) -> Event {
+    /// Saves how the response ended, then (only then) counts it, acknowledges it and locks out.
+    fn conclude(&mut self, outcome: Outcome, now: u32) -> Event {
         self.mode = Mode::Locked { until: now.wrapping_add(self.config.lockout_ms) };
-        if let Err(e) = counted {
-            return self.fail(Failure::Tally(e));
-        }
-        if let Err(e) = self.store.save(self.tally, &self.header) {
+        let event = match outcome {
+            Outcome::Committed => storage::Event::Commit(&self.response),
+            Outcome::Rejected => storage::Event::Rejected,
+            Outcome::Abandoned => storage::Event::Abandoned,
+        };
+        if let Err(e) = self.store.save(self.tally, event) {
             return self.fail(Failure::Storage(e));
         }
+        let counted = match outcome {
+            Outcome::Committed => self.tally.commit(&self.response).map(|_| ()),
+            Outcome::Rejected => self.tally.record_rejected(),
+            Outcome::Abandoned => self.tally.record_abandoned(),
+        };
+        if let Err(e) = counted {
+            // Saved but not countable (a count would overflow): the record must not count later.
+            let _ = self.store.void_last();
+            return self.fail(Failure::Tally(e));
+        }
+        let (event, screen, signal) = match outcome {
+            Outcome::Committed => (Event::Committed, Screen::Thanks, Signal::Ack),
+            Outcome::Rejected => (Event::Rejected, Screen::Rejected, Signal::Alert),
+            Outcome::Abandoned => (Event::Abandoned, Screen::TimedOut, Signal::Off),
+        };
         self.display.show(screen);
         self.signal(signal).err().unwrap_or(event)
     }

@@ -9,7 +9,7 @@ use surveybench_firmware::buttons::{BACK, Button, Buttons, COUNT, Gesture, SKIP}
 use surveybench_firmware::config::{Config, IdleAction};
 use surveybench_firmware::flow::{Event, Kiosk, Mode};
 use surveybench_firmware::leds::{Leds, Signal};
-use surveybench_firmware::storage::{self, Store};
+use surveybench_firmware::storage::{Layout, Store};
 use surveybench_firmware::{CELLS, INSTRUMENT, KioskTally, PAIRS, QUESTIONS};
 use surveybench_kernel::export::Header;
 use surveybench_kernel::{Response, bundled};
@@ -17,8 +17,8 @@ use surveybench_kernel::{Response, bundled};
 type TestKiosk<G, R> = Kiosk<'static, 'static, CutFlash, G, R, Screens, QUESTIONS, CELLS, PAIRS>;
 
 fn store() -> Store<CutFlash> {
-    let slot = storage::slot_len(INSTRUMENT, SECTOR);
-    Store::new(CutFlash::new(2 * slot), 0, slot as u32).unwrap()
+    let layout = Layout::of(INSTRUMENT, SECTOR);
+    Store::new(CutFlash::new(layout.bytes()), 0, layout).unwrap()
 }
 
 fn kiosk(config: Config) -> TestKiosk<Led, Led> {
@@ -278,8 +278,8 @@ fn back_and_skip_together_are_the_staff_command() {
 fn the_fft_instrument_walks_its_three_questions() {
     // Independent of the build's instrument: the flow is generic over the tally.
     type FftKiosk<'t> = Kiosk<'static, 't, CutFlash, Led, Led, Screens, 3, 54, 0>;
-    let slot = storage::slot_len(&bundled::FFT, SECTOR);
-    let store = Store::new(CutFlash::new(2 * slot), 0, slot as u32).unwrap();
+    let layout = Layout::of(&bundled::FFT, SECTOR);
+    let store = Store::new(CutFlash::new(layout.bytes()), 0, layout).unwrap();
     let mut tally = surveybench_kernel::Tally::new(&bundled::FFT).unwrap();
     let id = Header::new("t", "RT5", "2024", 0).unwrap();
     let leds = Leds::new(Led(false), Led(false)).unwrap();

@@ -12,7 +12,7 @@ mod tests {
     use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
     use surveybench_firmware::board::{RamFlash, SECTOR};
     use surveybench_firmware::crc::crc32;
-    use surveybench_firmware::storage::{MappedFlash, Store};
+    use surveybench_firmware::storage::{Event, Layout, MappedFlash, Store};
     use surveybench_kernel::export::{self, Header, Sink, stream};
     use surveybench_kernel::{Response, Tally, bundled};
 
@@ -57,19 +57,24 @@ mod tests {
     #[test]
     fn a_saved_tally_is_recovered(state: &mut State) {
         let flash = state.flash.take().unwrap();
+        let layout = Layout::of(&bundled::FFT, SECTOR);
+        let mut store = Store::new(flash, 0, layout).unwrap();
         let mut tally: Tally<'_, 3, 54, 0> = Tally::new(&bundled::FFT).unwrap();
         let mut response: Response<'_, 3> = Response::new(&bundled::FFT).unwrap();
+        store.recover(&mut tally, &mut response).unwrap();
         response.answer(0, 2).unwrap();
         response.answer(1, 1).unwrap();
         response.answer(2, 2).unwrap();
+        store.save(&tally, Event::Commit(&response)).unwrap();
         tally.commit(&response).unwrap();
+        store.save(&tally, Event::<3>::Rejected).unwrap();
         tally.record_rejected().unwrap();
-        let header = Header::new("t", "RT5", "2024", 7).unwrap();
-        let mut store = Store::new(flash, 0, 2 * SECTOR as u32).unwrap();
-        store.save(&tally, &header).unwrap();
+        store.save(&tally, Event::<3>::Export(7)).unwrap();
         let mut again: Tally<'_, 3, 54, 0> = Tally::new(&bundled::FFT).unwrap();
-        let recovered = store.recover(&mut again).unwrap().unwrap();
+        let mut store = Store::new(store.into_flash(), 0, layout).unwrap();
+        let recovered = store.recover(&mut again, &mut response).unwrap();
         defmt::assert_eq!(recovered.sequence, 7);
+        defmt::assert_eq!(recovered.faults, 0);
         defmt::assert_eq!(again.counts(0, 1), [0, 1, 0, 0, 0, 0]);
         defmt::assert_eq!(again.counters().rejected, 1);
         state.flash = Some(store.into_flash());

@@ -1,45 +1,75 @@
-//! A tally that survives power cuts: two slots (A/B) on NOR flash, each holding the last
-//! export's sequence number and the tally's binary image (the kernel's `tally::image`) behind a
-//! CRC-checked header.
+//! The kiosk's flash: a journal of acknowledged events over a periodic snapshot of the tally,
+//! so that each response costs one small record, flash wears slowly, and a power cut at any
+//! instant loses nothing the kiosk acknowledged (docs/design.md, "Why a journal over
+//! snapshots?"; docs/formats.md, "The kiosk's flash").
 //!
-//! Saving writes the slot that does *not* hold the newest good copy: erase it, stream the
-//! document into it, then write its header last. A cut at any point leaves the other slot
-//! intact, and a slot whose header or document does not check is ignored, so recovery always
-//! finds the newest *completed* save. The kiosk acknowledges a response only once its save has
-//! returned (docs/design.md, "Why the firmware is laid out as it is"; the host test
-//! `power_cut` cuts at every erase and write of a session).
+//! Layout, from `base`: two snapshot slots (A/B, [`snapshot`]) and a journal of fixed-size
+//! records ([`record`]). Each snapshot starts an epoch (its generation); the journal of that
+//! epoch opens with a carry record and then holds one record per event since the snapshot.
+//! When the journal is full, the tally is snapshotted into the slot that does not hold the
+//! newest snapshot, the journal is erased and a new epoch begins.
 //!
-//! Recovery reads the image in place from memory-mapped flash with `Tally::read_image`, which
-//! checks its instrument hash and the consistency of its counts, so no RAM buffer of the
-//! image's size is needed and a damaged image is refused rather than merged.
+//! Recovery reads the newest snapshot that checks, replays its epoch's records, and takes the
+//! last export's sequence number as the highest the flash records anywhere, so a number is
+//! never used twice. A damaged snapshot or record that was acknowledged is a *storage fault*:
+//! it is counted in a fault counter kept in every snapshot and carry record, exported with
+//! every later export, and the kiosk re-snapshots at once so it never depends on it again.
+
+pub mod record;
+pub mod snapshot;
 
 use embedded_storage::nor_flash::{NorFlash, NorFlashError, NorFlashErrorKind};
-use surveybench_kernel::export::{Header, Sink};
-use surveybench_kernel::tally::image::{ImageError, image_len};
-use surveybench_kernel::{Instrument, Tally};
+use surveybench_kernel::tally::image::image_len;
+use surveybench_kernel::{Instrument, Response, Tally};
 
-use crate::crc::{Crc32, crc32};
+use record::{COMMIT, Kind, MAX_RECORD, Slot as RecordSlot, VOID};
+use snapshot::{HEADER_LEN, Meta, PAGE, Pages, Slot as SnapshotSlot};
 
 /// Flash whose whole contents can also be read as memory (internal flash of an MCU, or the
-/// RAM-backed flash on QEMU), so a document can be decoded where it lies.
+/// RAM mirror of the file-backed flash on QEMU), so a document can be decoded where it lies.
 pub trait MappedFlash: NorFlash {
     /// The device's contents, `capacity()` bytes from offset 0.
     fn mapped(&self) -> &[u8];
 }
 
-/// Bytes of a slot header: magic, generation, length, document CRC, header CRC, padding.
-pub const HEADER_LEN: usize = 32;
-/// Bytes buffered before each program operation.
-pub const PAGE: usize = 256;
-const MAGIC: u32 = u32::from_le_bytes(*b"SBK2");
-/// Bytes of the sequence number stored before the image.
-const SEQUENCE_LEN: usize = 4;
+/// Erase blocks of the journal: 32 KiB on 4 KiB sectors (docs/design.md gives the wear figures).
+pub const JOURNAL_SECTORS: usize = 8;
 
-/// Bytes of a slot for `instrument` on flash with erase blocks of `erase` bytes: header,
-/// sequence number and image, rounded up to whole erase blocks.
-#[must_use]
-pub const fn slot_len(instrument: &Instrument<'_>, erase: usize) -> usize {
-    (HEADER_LEN + SEQUENCE_LEN + image_len(instrument)).div_ceil(erase) * erase
+/// Where the snapshot slots and the journal lie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Bytes of one snapshot slot (whole erase blocks).
+    pub slot_len: u32,
+    /// Bytes of the journal (whole erase blocks).
+    pub journal_len: u32,
+    /// Bytes of one journal record.
+    pub record_len: u32,
+}
+
+impl Layout {
+    /// The layout for `instrument` on flash with erase blocks of `erase` bytes: slots that hold
+    /// its tally's image and a journal of [`JOURNAL_SECTORS`] blocks.
+    #[must_use]
+    pub const fn of(instrument: &Instrument<'_>, erase: usize) -> Self {
+        let slot = (HEADER_LEN + image_len(instrument)).div_ceil(erase) * erase;
+        Self {
+            slot_len: slot as u32,
+            journal_len: (JOURNAL_SECTORS * erase) as u32,
+            record_len: record::record_len(instrument) as u32,
+        }
+    }
+
+    /// Bytes of the whole region: two slots and the journal.
+    #[must_use]
+    pub const fn bytes(&self) -> usize {
+        2 * self.slot_len as usize + self.journal_len as usize
+    }
+
+    /// Records one journal epoch holds, its carry record included.
+    #[must_use]
+    pub const fn records(&self) -> u32 {
+        self.journal_len / self.record_len
+    }
 }
 
 /// Why storage failed.
@@ -49,8 +79,11 @@ pub enum StorageError {
     Flash(NorFlashErrorKind),
     /// The document does not fit a slot: the slots are too small for this instrument.
     SlotTooSmall,
-    /// The region is not a whole number of erase blocks, or too small for two slots.
+    /// The region is not a whole number of erase blocks, too small, or its records too long.
     Layout,
+    /// A record that failed could not be voided either: the store takes no more saves until
+    /// the kiosk restarts (and recovers from what the flash holds).
+    Broken,
 }
 
 impl<E: NorFlashError> From<E> for StorageError {
@@ -59,47 +92,89 @@ impl<E: NorFlashError> From<E> for StorageError {
     }
 }
 
-/// Which slot holds the newest good save, and its generation.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Newest {
-    generation: u32,
-}
-
-/// The A/B store: `2 * slot_len` bytes of `flash` from `base`.
-pub struct Store<F> {
-    flash: F,
-    base: u32,
-    slot_len: u32,
-    newest: Option<Newest>,
+/// An event to make durable.
+#[derive(Clone, Copy, Debug)]
+pub enum Event<'r, 'i, const R: usize> {
+    /// A response about to be committed.
+    Commit(&'r Response<'i, R>),
+    /// A rejected submission.
+    Rejected,
+    /// An abandoned response.
+    Abandoned,
+    /// An export with this sequence number, about to be written.
+    Export(u32),
 }
 
 /// What recovery found.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
-    /// The last export's sequence number.
+    /// The last export's sequence number (the highest the flash records).
     pub sequence: u32,
-    /// How many saves the slot's content is the result of.
+    /// Storage faults so far, this boot's included.
+    pub faults: u32,
+    /// Whether this boot found a fault (and counted it).
+    pub new_fault: bool,
+    /// Journal records replayed onto the snapshot.
+    pub replayed: u32,
+    /// The generation of the snapshot recovered (0: none, a fresh device).
     pub generation: u32,
 }
 
+/// The store's view of the flash between operations.
+#[derive(Clone, Copy, Debug, Default)]
+struct State {
+    /// Highest snapshot generation on the flash (the current epoch once the journal is open).
+    generation: u32,
+    /// Which slot (0 or 1) holds the snapshot the tally was recovered from or last saved to.
+    current: Option<u32>,
+    /// Offset in the journal of the next record; `None` while the journal is not open for the
+    /// current epoch (it is then erased and opened before the next record).
+    next: Option<u32>,
+    sequence: u32,
+    faults: u32,
+    broken: bool,
+}
+
+/// The journal-over-snapshot store: [`Layout::len`] bytes of `flash` from `base`.
+pub struct Store<F> {
+    flash: F,
+    base: u32,
+    layout: Layout,
+    state: State,
+}
+
 impl<F: MappedFlash> Store<F> {
-    /// A store over `2 * slot_len` bytes of `flash` from `base`. Nothing is read yet.
+    /// A store over `layout` in `flash` from `base`. Nothing is read yet: call
+    /// [`Store::recover`].
     ///
     /// # Errors
-    /// [`StorageError::Layout`] when the slots are not whole erase blocks or do not fit.
-    pub fn new(flash: F, base: u32, slot_len: u32) -> Result<Self, StorageError> {
-        let erase = u32::try_from(F::ERASE_SIZE).map_err(|_| StorageError::Layout)?;
-        let end = slot_len.checked_mul(2).and_then(|l| l.checked_add(base)).ok_or(StorageError::Layout)?;
-        let aligned = erase != 0 && base.is_multiple_of(erase) && slot_len.is_multiple_of(erase);
-        let written = PAGE.is_multiple_of(F::WRITE_SIZE) && HEADER_LEN.is_multiple_of(F::WRITE_SIZE);
-        let fits = usize::try_from(end).is_ok_and(|e| e <= flash.capacity());
-        if !aligned || !written || !fits || (slot_len as usize) <= HEADER_LEN {
+    /// [`StorageError::Layout`] when slots or journal are not whole erase blocks, do not fit, or
+    /// records are longer than [`MAX_RECORD`] or not whole write units.
+    pub fn new(flash: F, base: u32, layout: Layout) -> Result<Self, StorageError> {
+        let erase = F::ERASE_SIZE;
+        let blocks = |n: u32| erase != 0 && (n as usize).is_multiple_of(erase) && n > 0;
+        let end = (base as usize).checked_add(layout.bytes());
+        let fits = end.is_some_and(|e| e <= flash.capacity());
+        let record = layout.record_len as usize;
+        let records_ok = record <= MAX_RECORD
+            && record.is_multiple_of(F::WRITE_SIZE)
+            && F::WRITE_SIZE <= 4
+            && layout.records() >= 2;
+        let aligned =
+            blocks(layout.slot_len) && blocks(layout.journal_len) && (base as usize).is_multiple_of(erase);
+        if !aligned || !fits || !records_ok || !PAGE.is_multiple_of(F::WRITE_SIZE) {
             return Err(StorageError::Layout);
         }
-        Ok(Self { flash, base, slot_len, newest: None })
+        Ok(Self { flash, base, layout, state: State::default() })
     }
 
-    /// The flash, for tests and the board (e.g. to erase it all at first boot).
+    /// The layout.
+    #[must_use]
+    pub fn layout(&self) -> Layout {
+        self.layout
+    }
+
+    /// The flash, for tests and the board.
     pub fn flash_mut(&mut self) -> &mut F {
         &mut self.flash
     }
@@ -109,161 +184,319 @@ impl<F: MappedFlash> Store<F> {
         self.flash
     }
 
-    /// Whether a document of `len` bytes fits a slot.
+    /// The last export's sequence number.
     #[must_use]
-    pub fn fits(&self, len: usize) -> bool {
-        len.checked_add(HEADER_LEN).is_some_and(|n| n <= self.slot_len as usize)
+    pub fn sequence(&self) -> u32 {
+        self.state.sequence
     }
 
-    fn slot_start(&self, generation: u32) -> u32 {
-        self.base + (generation % 2) * self.slot_len
+    /// Storage faults detected so far.
+    #[must_use]
+    pub fn faults(&self) -> u32 {
+        self.state.faults
     }
 
-    /// The document of slot `index` (0 or 1) and its generation, if its header and CRC check.
-    fn check_slot(&self, index: u32) -> Option<(u32, &[u8])> {
-        let start = (self.base + index * self.slot_len) as usize;
-        let slot = self.flash.mapped().get(start..start + self.slot_len as usize)?;
-        let (head, body) = slot.split_at_checked(HEADER_LEN)?;
-        let word = |i: usize| {
-            let b = head.get(i * 4..i * 4 + 4)?;
-            Some(u32::from_le_bytes(b.try_into().ok()?))
-        };
-        let (generation, len, doc_crc) = (word(1)?, word(2)? as usize, word(3)?);
-        let header_ok = word(0)? == MAGIC && word(4)? == crc32(head.get(..16)?);
-        if !header_ok || generation % 2 != index || generation == 0 {
-            return None;
-        }
-        let doc = body.get(..len)?;
-        (crc32(doc) == doc_crc).then_some((generation, doc))
-    }
-
-    /// Finds the newest good save and reads it into `tally`. With no good save, `tally` is
-    /// left empty and `None` returned: a fresh device.
-    ///
-    /// # Errors
-    /// Only an image whose CRCs check but which the tally refuses (another instrument in this
-    /// flash); the tally is then empty and the store will overwrite the slots.
-    pub fn recover<const Q: usize, const C: usize, const P: usize>(
-        &mut self,
-        tally: &mut Tally<'_, Q, C, P>,
-    ) -> Result<Option<Recovered>, ImageError> {
-        let generation_of = |i| self.check_slot(i).map(|(g, _)| (g, i));
-        let (a, b) = (generation_of(0), generation_of(1));
-        // Newest first.
-        let order = if a.map(|(g, _)| g) >= b.map(|(g, _)| g) { [a, b] } else { [b, a] };
-        let mut result = Ok(None);
-        for (generation, index) in order.into_iter().flatten() {
-            let Some((_, doc)) = self.check_slot(index) else {
-                continue;
-            };
-            let (sequence, image) = doc.split_at_checked(SEQUENCE_LEN).unwrap_or((&[0; SEQUENCE_LEN], &[]));
-            let sequence = u32::from_le_bytes(sequence.try_into().unwrap_or([0; SEQUENCE_LEN]));
-            match tally.read_image(image) {
-                Ok(()) => {
-                    result = Ok(Some(Recovered { sequence, generation }));
-                    break;
-                }
-                Err(e) => result = Err(e),
-            }
-        }
-        // An undecodable slot keeps its generation, so the next save does not reuse it.
-        self.newest = order.into_iter().flatten().next().map(|(generation, _)| Newest { generation });
-        if let Ok(Some(r)) = &result {
-            self.newest = Some(Newest { generation: r.generation });
-        }
-        result
-    }
-
-    /// The generation of the newest good save (0 when there is none).
+    /// The current snapshot generation (the journal's epoch).
     #[must_use]
     pub fn generation(&self) -> u32 {
-        self.newest.map_or(0, |n| n.generation)
+        self.state.generation
     }
 
-    /// Saves `tally`, and the sequence number of `header`, to the other slot; when this
-    /// returns `Ok` the save is durable, and until then the previous save is.
+    fn slot_start(&self, index: u32) -> u32 {
+        self.base + index * self.layout.slot_len
+    }
+
+    fn journal_start(&self) -> u32 {
+        self.base + 2 * self.layout.slot_len
+    }
+
+    fn bytes(&self, start: u32, len: u32) -> &[u8] {
+        let start = start as usize;
+        self.flash.mapped().get(start..start.saturating_add(len as usize)).unwrap_or(&[])
+    }
+
+    fn slot(&self, index: u32) -> SnapshotSlot<'_> {
+        snapshot::read(self.bytes(self.slot_start(index), self.layout.slot_len))
+    }
+
+    fn record(&self, i: u32) -> RecordSlot<'_> {
+        let len = self.layout.record_len;
+        record::classify(self.bytes(self.journal_start() + i * len, len))
+    }
+
+    /// Reads the newest good state into `tally` (empty, of the kiosk's instrument), using
+    /// `scratch` to rebuild journaled responses. With nothing on the flash the tally stays empty:
+    /// a fresh device. When a fault was found, or the journal is not open for the recovered
+    /// snapshot's epoch, a new snapshot is written at once.
     ///
     /// # Errors
-    /// A flash error (the previous save is still the newest), or a document too large.
-    pub fn save<const Q: usize, const C: usize, const P: usize>(
+    /// A flash error while writing that snapshot or opening the journal (the tally then still
+    /// holds what was recovered, and the next save tries again).
+    pub fn recover<const Q: usize, const C: usize, const P: usize, const R: usize>(
+        &mut self,
+        tally: &mut Tally<'_, Q, C, P>,
+        scratch: &mut Response<'_, R>,
+    ) -> Result<Recovered, StorageError> {
+        let mut found = self.read_snapshots(tally);
+        let carry = self.carry();
+        if carry.is_some_and(|(epoch, ..)| epoch > found.generation) {
+            // The journal belongs to a snapshot that is gone: what it recorded is lost.
+            found.new_fault = true;
+        }
+        let mut seen = found.generation.max(self.state.generation);
+        if let Some((epoch, sequence, faults)) = carry {
+            seen = seen.max(epoch);
+            found.sequence = found.sequence.max(sequence);
+            found.faults = found.faults.max(faults);
+        }
+        found.sequence = found.sequence.max(self.highest_export());
+        // Open for the recovered snapshot's epoch: its carry record is there, or (the carry
+        // damaged) records of that epoch are, which only a finished carry lets the kiosk write.
+        let epoch_records = self.has_records_of(found.generation);
+        let carried = carry.is_some_and(|(epoch, ..)| epoch == found.generation);
+        let open = found.generation != 0 && (carried || (carry.is_none() && epoch_records));
+        found.new_fault |= open && !carried;
+        self.state.next = None;
+        if open {
+            self.replay(tally, scratch, &mut found)?;
+        }
+        if found.new_fault {
+            found.faults = found.faults.saturating_add(1);
+            // A damaged record may have been an export: its number is at most one per record
+            // of an epoch past the highest the flash still shows, so skip that far.
+            found.sequence = found.sequence.saturating_add(self.layout.records());
+        }
+        self.state.generation = seen;
+        self.state.sequence = found.sequence;
+        self.state.faults = found.faults;
+        if found.new_fault || found.generation == 0 {
+            // Never depend on damaged data again (and give a fresh device its first snapshot).
+            self.snapshot(tally)?;
+        } else if self.state.next.is_none() {
+            // The newest snapshot is whole but its journal is not open yet (a cut after the
+            // snapshot, before or while the journal was erased): open it.
+            self.state.generation = found.generation;
+            self.open_journal()?;
+        }
+        Ok(found)
+    }
+
+    /// Loads the newest snapshot that checks and is accepted by the tally; notes faults for a
+    /// newer one that is damaged or refused.
+    fn read_snapshots<const Q: usize, const C: usize, const P: usize>(
+        &mut self,
+        tally: &mut Tally<'_, Q, C, P>,
+    ) -> Recovered {
+        let mut found = Recovered::default();
+        let metas = [0, 1].map(|i| match self.slot(i) {
+            SnapshotSlot::Finished(m, _) | SnapshotSlot::Damaged(m) => Some(m),
+            SnapshotSlot::Unfinished => None,
+        });
+        let mut order = [0u32, 1];
+        if metas[1].map(|m| m.generation) > metas[0].map(|m| m.generation) {
+            order = [1, 0];
+        }
+        for index in order {
+            let Some(meta) = metas.get(index as usize).copied().flatten() else { continue };
+            self.state.generation = self.state.generation.max(meta.generation);
+            found.sequence = found.sequence.max(meta.sequence);
+            found.faults = found.faults.max(meta.faults);
+            if self.state.current.is_some() {
+                continue;
+            }
+            // A damaged snapshot, or one the tally refuses (another instrument's), is lost data.
+            let loaded = match self.slot(index) {
+                SnapshotSlot::Finished(_, doc) => tally.read_image(doc).is_ok(),
+                _ => false,
+            };
+            if loaded {
+                self.state.current = Some(index);
+                found.generation = meta.generation;
+            } else {
+                found.new_fault = true;
+            }
+        }
+        found
+    }
+
+    /// The journal's carry record, if it opens with one: epoch, sequence, faults.
+    fn carry(&self) -> Option<(u32, u32, u32)> {
+        match self.record(0) {
+            RecordSlot::Finished(e) if e.kind == Kind::Carry => {
+                let faults = e.payload.get(..4).and_then(|b| b.try_into().ok()).map_or(0, u32::from_le_bytes);
+                Some((e.epoch, e.value, faults))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether a finished record after the carry belongs to epoch `epoch`.
+    fn has_records_of(&self, epoch: u32) -> bool {
+        (1..self.layout.records())
+            .any(|i| matches!(self.record(i), RecordSlot::Finished(e) if e.epoch == epoch))
+    }
+
+    /// The highest export sequence number any finished record of the journal holds.
+    fn highest_export(&self) -> u32 {
+        (0..self.layout.records())
+            .filter_map(|i| match self.record(i) {
+                RecordSlot::Finished(e) if e.kind == Kind::Export => Some(e.value),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Replays the open journal's records onto `tally`; sets where the next record goes.
+    fn replay<const Q: usize, const C: usize, const P: usize, const R: usize>(
+        &mut self,
+        tally: &mut Tally<'_, Q, C, P>,
+        scratch: &mut Response<'_, R>,
+        found: &mut Recovered,
+    ) -> Result<(), StorageError> {
+        let epoch = found.generation;
+        let records = self.layout.records();
+        let last = (1..records).rev().find(|&i| self.record(i) != RecordSlot::Blank).unwrap_or(0);
+        for i in 1..=last {
+            let slot = self.record(i);
+            let applied = match slot {
+                RecordSlot::Blank | RecordSlot::Voided => true,
+                // A cut: only ever the last record, as a torn record is voided at the next boot.
+                RecordSlot::Torn => i == last,
+                RecordSlot::Damaged => false,
+                RecordSlot::Finished(e) if e.epoch != epoch => false,
+                RecordSlot::Finished(e) => {
+                    found.replayed += 1;
+                    match e.kind {
+                        Kind::Commit => {
+                            record::replay(e.payload, scratch).is_some() && tally.commit(scratch).is_ok()
+                        }
+                        Kind::Rejected => tally.record_rejected().is_ok(),
+                        Kind::Abandoned => tally.record_abandoned().is_ok(),
+                        Kind::Export => {
+                            found.sequence = found.sequence.max(e.value);
+                            true
+                        }
+                        Kind::Carry => false,
+                    }
+                }
+            };
+            found.new_fault |= !applied;
+        }
+        self.state.next = Some(last + 1);
+        if last > 0 && self.record(last) == RecordSlot::Torn {
+            // So that a torn record is only ever the last one. A failed void breaks the store,
+            // which then refuses every save.
+            let _ = self.void(last);
+        }
+        Ok(())
+    }
+
+    /// Writes `tally` as a new snapshot into the slot not holding the current one, then erases
+    /// the journal and opens it for the new epoch. Until the snapshot's header is written, the
+    /// previous snapshot and its journal are the durable state.
+    fn snapshot<const Q: usize, const C: usize, const P: usize>(
         &mut self,
         tally: &Tally<'_, Q, C, P>,
-        header: &Header,
     ) -> Result<(), StorageError> {
-        let generation = self.generation().wrapping_add(1).max(1);
-        let start = self.slot_start(generation);
-        self.flash.erase(start, start + self.slot_len)?;
-        let body = start + HEADER_LEN as u32;
-        let mut pages = Pages {
-            flash: &mut self.flash,
-            next: body,
-            end: start + self.slot_len,
-            buf: [0xFF; PAGE],
-            used: 0,
-            crc: Crc32::new(),
-            len: 0,
-        };
-        pages.write_all(&header.sequence.to_le_bytes())?;
+        let generation = self.state.generation.checked_add(1).ok_or(StorageError::Layout)?;
+        let index = self.state.current.map_or(0, |c| 1 - c);
+        let start = self.slot_start(index);
+        let end = start + self.layout.slot_len;
+        self.state.next = None;
+        self.flash.erase(start, end)?;
+        let mut pages = Pages::new(&mut self.flash, start + HEADER_LEN as u32, end);
         tally.write_image(&mut pages)?;
-        pages.flush()?;
-        let (len, doc_crc) = (pages.len, pages.crc.finish());
-        let mut head = [0xFF_u8; HEADER_LEN];
-        for (i, w) in [MAGIC, generation, len, doc_crc].into_iter().enumerate() {
-            head[i * 4..i * 4 + 4].copy_from_slice(&w.to_le_bytes());
-        }
-        let head_crc = crc32(&head[..16]);
-        head[16..20].copy_from_slice(&head_crc.to_le_bytes());
-        self.flash.write(start, &head)?;
-        self.newest = Some(Newest { generation });
+        let (len, crc) = pages.finish()?;
+        let meta = Meta { generation, sequence: self.state.sequence, faults: self.state.faults };
+        self.flash.write(start, &snapshot::header(meta, len, crc))?;
+        self.state.generation = generation;
+        self.state.current = Some(index);
+        self.open_journal()
+    }
+
+    /// Erases the journal and writes the carry record of the current epoch.
+    fn open_journal(&mut self) -> Result<(), StorageError> {
+        let start = self.journal_start();
+        self.flash.erase(start, start + self.layout.journal_len)?;
+        let (sequence, faults) = (self.state.sequence, self.state.faults);
+        self.write_record(0, Kind::Carry, sequence, None::<&Response<'_, 1>>, faults)?;
+        self.state.next = Some(1);
         Ok(())
     }
-}
 
-/// Streams a document into flash a page at a time, counting and checksumming it.
-struct Pages<'f, F> {
-    flash: &'f mut F,
-    next: u32,
-    end: u32,
-    buf: [u8; PAGE],
-    used: usize,
-    crc: Crc32,
-    len: u32,
-}
-
-impl<F: NorFlash> Pages<'_, F> {
-    /// Programs the buffered bytes, padded with erased bytes to the write size.
-    fn flush(&mut self) -> Result<(), StorageError> {
-        if self.used == 0 {
-            return Ok(());
+    /// Makes `event` durable before the kiosk acts on it. A full journal is first folded into a
+    /// new snapshot of `tally` (which must hold every event saved so far, and nothing else).
+    ///
+    /// # Errors
+    /// A flash error: the event is not saved (a record begun is voided), and the kiosk must
+    /// neither count nor acknowledge it. After [`StorageError::Broken`] every save fails.
+    pub fn save<const Q: usize, const C: usize, const P: usize, const R: usize>(
+        &mut self,
+        tally: &Tally<'_, Q, C, P>,
+        event: Event<'_, '_, R>,
+    ) -> Result<(), StorageError> {
+        if self.state.broken {
+            return Err(StorageError::Broken);
         }
-        let padded = self.used.div_ceil(F::WRITE_SIZE) * F::WRITE_SIZE;
-        self.buf[self.used..padded].fill(0xFF);
-        let n = padded as u32;
-        if self.next + n > self.end {
-            return Err(StorageError::SlotTooSmall);
+        let room = self.state.next.is_some_and(|n| n < self.layout.records());
+        if !room {
+            self.snapshot(tally)?;
         }
-        self.flash.write(self.next, &self.buf[..padded])?;
-        self.next += n;
-        self.used = 0;
+        let at = self.state.next.ok_or(StorageError::Layout)?;
+        let (kind, value, response) = match event {
+            Event::Commit(r) => (Kind::Commit, 0, Some(r)),
+            Event::Rejected => (Kind::Rejected, 0, None),
+            Event::Abandoned => (Kind::Abandoned, 0, None),
+            Event::Export(sequence) => (Kind::Export, sequence, None),
+        };
+        self.state.next = Some(at + 1);
+        self.write_record(at, kind, value, response, 0)?;
+        if let Event::Export(sequence) = event {
+            self.state.sequence = sequence;
+        }
         Ok(())
     }
-}
 
-impl<F: NorFlash> Sink for Pages<'_, F> {
-    type Error = StorageError;
+    /// Undoes the last [`Store::save`], which succeeded, when the kiosk could not count it
+    /// after all (the tally refused it): its record is voided.
+    ///
+    /// # Errors
+    /// The void failed: the store is then broken.
+    pub fn void_last(&mut self) -> Result<(), StorageError> {
+        let at = self.state.next.and_then(|n| n.checked_sub(1)).ok_or(StorageError::Layout)?;
+        self.void(at)
+    }
 
-    fn write_all(&mut self, mut bytes: &[u8]) -> Result<(), StorageError> {
-        self.crc.update(bytes);
-        self.len += bytes.len() as u32;
-        while !bytes.is_empty() {
-            let room = PAGE - self.used;
-            let (now, rest) = bytes.split_at(room.min(bytes.len()));
-            self.buf[self.used..self.used + now.len()].copy_from_slice(now);
-            self.used += now.len();
-            bytes = rest;
-            if self.used == PAGE {
-                self.flush()?;
-            }
+    fn void(&mut self, at: u32) -> Result<(), StorageError> {
+        let commit = self.journal_start() + (at + 1) * self.layout.record_len - 4;
+        self.flash.write(commit, &VOID.to_le_bytes()).map_err(|_| {
+            self.state.broken = true;
+            StorageError::Broken
+        })
+    }
+
+    /// Programs record `at`: its body, then its commit word. On a failure the record is voided.
+    fn write_record<const R: usize>(
+        &mut self,
+        at: u32,
+        kind: Kind,
+        value: u32,
+        response: Option<&Response<'_, R>>,
+        faults: u32,
+    ) -> Result<(), StorageError> {
+        let len = self.layout.record_len;
+        let start = self.journal_start() + at * len;
+        let mut buf = [0u8; MAX_RECORD];
+        let bytes = buf.get_mut(..len as usize).ok_or(StorageError::Layout)?;
+        let body = record::encode_body(bytes, self.state.generation, kind, value, response, faults);
+        let written = self
+            .flash
+            .write(start, bytes.get(..body).unwrap_or(&[]))
+            .and_then(|()| self.flash.write(start + body as u32, &COMMIT.to_le_bytes()));
+        if let Err(e) = written {
+            self.void(at)?;
+            return Err(e.into());
         }
         Ok(())
     }

@@ -17,53 +17,104 @@ use surveybench_kernel::{Instrument, Response};
 /// Erase block of the mock flash.
 pub const SECTOR: usize = 4096;
 
-/// How the power cut hits the operation it lands on.
+/// How a fault hits the flash operation it lands on (issue 10, deliverable 6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Cut {
-    /// The operation does not happen at all.
+    /// Power is lost before the operation: it does not happen at all.
     Before,
-    /// The operation is torn: half of its bytes (or sectors' bytes) change, then power is lost.
+    /// Power is lost half-way: half of its bytes (or sectors' bytes) change.
     Torn,
+    /// Power is lost inside one word of a write: the words before it are programmed, some of
+    /// that word's bits are (chosen by the seed), the rest of the write is not. For an erase:
+    /// the sector is left holding arbitrary data (random bytes, a random prefix of it erased).
+    Bits,
 }
 
-/// A NOR flash whose power fails at operation number `cut_at` (0-based; every sector erase
-/// and every write call is one operation); after that every operation fails.
+/// A NOR flash (4-byte writes that only clear bits, 4 KiB erases) whose power fails at
+/// operation number `cut_at` (0-based; every sector erase and every write call is one
+/// operation); after that every operation fails. With `fail_at` instead, that one operation
+/// fails in the manner of [`Cut::Bits`] and the flash works again afterwards (a transient
+/// program failure, not a power cut). `erases` counts erases per sector (wear).
 pub struct CutFlash {
     pub bytes: Vec<u8>,
     pub ops: usize,
     pub cut_at: Option<(usize, Cut)>,
+    pub fail_at: Option<usize>,
     pub dead: bool,
+    pub erases: Vec<u32>,
+    rng: u64,
 }
 
 impl CutFlash {
     /// An erased flash of `len` bytes that never loses power.
     pub fn new(len: usize) -> Self {
-        Self { bytes: vec![0xFF; len], ops: 0, cut_at: None, dead: false }
+        let sectors = len.div_ceil(SECTOR);
+        Self {
+            bytes: vec![0xFF; len],
+            ops: 0,
+            cut_at: None,
+            fail_at: None,
+            dead: false,
+            erases: vec![0; sectors],
+            rng: 1,
+        }
     }
 
-    /// The same contents after a reboot: power back, no cut planned.
+    /// The same, with `seed` choosing which bits a [`Cut::Bits`] fault programs.
+    pub fn seeded(len: usize, seed: u64) -> Self {
+        Self { rng: seed | 1, ..Self::new(len) }
+    }
+
+    /// The same contents after a reboot: power back, no fault planned, wear kept.
     pub fn reboot(&self) -> Self {
-        Self { bytes: self.bytes.clone(), ops: 0, cut_at: None, dead: false }
+        Self {
+            bytes: self.bytes.clone(),
+            ops: 0,
+            cut_at: None,
+            fail_at: None,
+            dead: false,
+            erases: self.erases.clone(),
+            rng: self.rng,
+        }
     }
 
-    /// Counts an operation; `Some(cut)` if power fails on it.
-    fn step(&mut self) -> Result<Option<Cut>, CutError> {
+    fn random(&mut self) -> u64 {
+        // xorshift64*: enough to pick bits; seeded, so every run is the same.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Counts an operation; `Some(cut)` if it is hit, and whether the flash dies with it.
+    fn step(&mut self) -> Result<Option<(Cut, bool)>, CutError> {
         if self.dead {
             return Err(CutError);
         }
         let n = self.ops;
         self.ops += 1;
+        if self.fail_at == Some(n) {
+            return Ok(Some((Cut::Bits, false)));
+        }
         match self.cut_at {
             Some((at, how)) if at == n => {
                 self.dead = true;
-                Ok(Some(how))
+                Ok(Some((how, true)))
             }
             _ => Ok(None),
         }
     }
+
+    /// Programs `bytes` at `o`, only clearing bits.
+    fn program(&mut self, o: usize, bytes: &[u8]) {
+        for (cell, b) in self.bytes[o..o + bytes.len()].iter_mut().zip(bytes) {
+            assert_eq!(*cell & *b, *b, "write over unerased flash at {o}");
+            *cell &= *b;
+        }
+    }
 }
 
-/// The power is gone.
+/// The power is gone (or the operation failed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CutError;
 
@@ -98,11 +149,22 @@ impl NorFlash for CutFlash {
     fn erase(&mut self, from: u32, to: u32) -> Result<(), CutError> {
         assert!((from as usize).is_multiple_of(SECTOR) && (to as usize).is_multiple_of(SECTOR));
         for sector in (from as usize..to as usize).step_by(SECTOR) {
-            match self.step()? {
-                None => self.bytes[sector..sector + SECTOR].fill(0xFF),
-                Some(Cut::Before) => return Err(CutError),
-                Some(Cut::Torn) => {
+            let hit = self.step()?;
+            self.erases[sector / SECTOR] += 1;
+            let cells = sector..sector + SECTOR;
+            match hit {
+                None => self.bytes[cells].fill(0xFF),
+                Some((Cut::Before, _)) => return Err(CutError),
+                Some((Cut::Torn, _)) => {
                     self.bytes[sector..sector + SECTOR / 2].fill(0xFF);
+                    return Err(CutError);
+                }
+                Some((Cut::Bits, _)) => {
+                    for i in cells.clone() {
+                        self.bytes[i] = self.random() as u8;
+                    }
+                    let erased = (self.random() as usize) % SECTOR;
+                    self.bytes[sector..sector + erased].fill(0xFF);
                     return Err(CutError);
                 }
             }
@@ -113,19 +175,31 @@ impl NorFlash for CutFlash {
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), CutError> {
         let o = offset as usize;
         assert!(o.is_multiple_of(4) && bytes.len().is_multiple_of(4), "unaligned write");
-        let n = match self.step()? {
-            None => bytes.len(),
-            Some(Cut::Before) => return Err(CutError),
-            Some(Cut::Torn) => bytes.len() / 2,
-        };
-        for (cell, b) in self.bytes[o..o + n].iter_mut().zip(bytes) {
-            assert_eq!(*cell & *b, *b, "write over unerased flash at {o}");
-            *cell &= *b;
+        let hit = self.step()?;
+        match hit {
+            None => {
+                self.program(o, bytes);
+                Ok(())
+            }
+            Some((Cut::Before, _)) => Err(CutError),
+            Some((Cut::Torn, _)) => {
+                self.program(o, &bytes[..bytes.len() / 2]);
+                Err(CutError)
+            }
+            Some((Cut::Bits, _)) => {
+                let words = bytes.len() / 4;
+                let cut = (self.random() as usize) % words.max(1);
+                self.program(o, &bytes[..cut * 4]);
+                let mask = self.random() as u32;
+                let at = o + cut * 4;
+                let target = u32::from_le_bytes(bytes[cut * 4..cut * 4 + 4].try_into().unwrap());
+                let now = u32::from_le_bytes(self.bytes[at..at + 4].try_into().unwrap());
+                // Each bit the write would clear is cleared or not, as the mask says.
+                let half = now & (target | mask);
+                self.bytes[at..at + 4].copy_from_slice(&half.to_le_bytes());
+                Err(CutError)
+            }
         }
-        if n < bytes.len() {
-            return Err(CutError);
-        }
-        Ok(())
     }
 }
 
