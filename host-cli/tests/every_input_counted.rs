@@ -446,3 +446,20 @@ fn a_file_streamed_in_blocks_counts_every_line_exactly() {
     );
     assert_eq!(respondents(&json), rows - 2);
 }
+
+/// A kiosk that recovered from damaged flash says so (`storage_faults`, issue 10): its export
+/// still counts, but the run names it and exits 2, as the figures may miss responses.
+#[test]
+fn an_export_reporting_storage_faults_counts_and_exits_2_naming_it() {
+    let (_dir, a, b) = two_exports(|e| {
+        e["sequence"] = Value::from(e["sequence"].as_u64().unwrap() + 1);
+        e["storage_faults"] = Value::from(1);
+    });
+    let clean = run(&["benchmark", s(&a)]);
+    assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
+    let o = run(&["benchmark", s(&a), s(&b)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains(s(&b)) && err.contains("1 storage fault(s)"), "{err}");
+    assert_eq!(respondents(&json(&o)), respondents(&json(&clean)), "the newest export still counts");
+}

@@ -47,6 +47,15 @@ pub fn latest(exports: Vec<Indexed>, period: Option<&str>, data: &mut Dataset) -
         }
         exports.sort_by_key(|(_, e)| e.header.sequence);
         let Some(newest) = exports.pop() else { continue };
+        let faults = newest.1.header.storage_faults;
+        if faults > 0 {
+            let message = format!(
+                "device {device} sequence {}: the kiosk reports {faults} storage fault(s): damaged \
+                 saved data it recovered from, so responses it acknowledged may be missing; counted as exported",
+                newest.1.header.sequence
+            );
+            data.problems.push(Problem::doubtful(&newest.1.path, Some(newest.1.line), message));
+        }
         for (input, e) in &exports {
             let (seq, kept) = (e.header.sequence, newest.1.header.sequence);
             let why = if seq == kept { "the same export given twice" } else { "an older snapshot" };

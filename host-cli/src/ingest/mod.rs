@@ -46,6 +46,13 @@ impl Problem {
         Self { path: path.to_owned(), line, message, skipped: true }
     }
 
+    /// Counted, but the output may be wrong because of it (an export whose device lost data):
+    /// an error, so the run exits 2 like one that skipped input.
+    #[must_use]
+    pub fn doubtful(path: &Path, line: Option<u64>, message: String) -> Self {
+        Self::error(path, line, message)
+    }
+
     /// Nothing was skipped; worth knowing.
     #[must_use]
     pub fn note(path: &Path, line: Option<u64>, message: String) -> Self {
