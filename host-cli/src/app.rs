@@ -11,7 +11,7 @@ use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFor
 use crate::ingest::{self, Dataset, Options};
 use crate::profile::Profile;
 use crate::terminal::inert;
-use crate::{benchmark, instrument_file, output, report, simulate};
+use crate::{benchmark, collect, instrument_file, output, report, simulate};
 
 /// Exit code when the run finished but some input was skipped, or some report of
 /// `--all-trusts` could not be written (documented in the README).
@@ -98,6 +98,12 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             emit(None, &Profile::npsp_2024().to_toml()?)?;
             Ok(Outcome::Clean)
         }
+        Command::Collect { from, out, idle_timeout, max_exports } => collect::run(&collect::Options {
+            from: collect::source::Source::from_arg(from.as_os_str()),
+            out,
+            idle_timeout,
+            max_exports,
+        }),
         Command::Demo { out } => demo(&out),
     }
 }

@@ -1,6 +1,7 @@
 //! Command-line flags (clap derive), validated into what each command needs.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -141,12 +142,39 @@ pub enum Command {
         #[command(subcommand)]
         action: MethodAction,
     },
+    /// Read device exports from a kiosk's serial line and file each, verified, as
+    /// `DIR/<device>-<sequence>.json` (never replacing a file already there).
+    Collect {
+        /// A serial device set up with stty, a FIFO or a file (read to its end); `-` for
+        /// standard input; or `tcp:HOST:PORT`, a TCP server to connect to (tried for 10 s).
+        #[arg(long, value_name = "SOURCE")]
+        from: PathBuf,
+        /// The folder to file exports in (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Stop after this many seconds without a byte, counted from when the source is open
+        /// (decimals allowed).
+        #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+        idle_timeout: Option<Duration>,
+        /// Stop once this many exports are filed (written, or found already collected).
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+        max_exports: Option<u64>,
+    },
     /// Simulate, benchmark and report into ./surveybench-demo/ in a few seconds.
     Demo {
         /// Output folder.
         #[arg(long, default_value = "surveybench-demo")]
         out: PathBuf,
     },
+}
+
+/// A positive number of seconds, decimals allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    let secs: f64 = text.parse().map_err(|e| format!("not a number of seconds: {e}"))?;
+    if secs <= 0.0 {
+        return Err("must be more than 0 seconds".to_owned());
+    }
+    Duration::try_from_secs_f64(secs).map_err(|e| e.to_string())
 }
 
 /// `surveybench instrument ...`

@@ -3,6 +3,7 @@
 pub mod app;
 pub mod benchmark;
 pub mod cli;
+pub mod collect;
 pub mod ingest;
 pub mod instrument_file;
 pub mod method;

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use surveybench_kernel::export::{self, Header};
-use surveybench_kernel::{HostTally, Instrument};
+use surveybench_kernel::{HostTally, Instrument, bundled};
 
 use sha2::{Digest, Sha256};
 
@@ -64,6 +64,24 @@ fn decode(bytes: &[u8], tally: &mut HostTally<'static>) -> Result<Header, String
         )),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// Decodes `bytes` as an export of the bundled instrument it names in its `instrument` field
+/// (when it names none that can be found, against the first bundled one, for the decoder's
+/// reason), with the checks and messages of an export read for a benchmark.
+///
+/// # Errors
+/// Why it is not a valid export: no bundled instrument has the id it names, or the decoder's
+/// error.
+pub fn decode_named(bytes: &[u8]) -> Result<(Header, Box<HostTally<'static>>), String> {
+    let instrument = match instrument_named(bytes) {
+        Some(id) => bundled::by_id(&id)
+            .ok_or_else(|| format!("export is for instrument `{id}`, which this build does not bundle"))?,
+        None => bundled::ALL[0],
+    };
+    let mut tally = Box::new(HostTally::new(instrument).map_err(|e| e.to_string())?);
+    let header = decode(bytes, &mut tally)?;
+    Ok((header, tally))
 }
 
 /// The longest document or line read as an export: no valid export of `instrument` is longer

@@ -1,7 +1,5 @@
 //! Renderers of the benchmark model, one file per format.
 
-use std::fmt::Write as _;
-
 pub mod csv;
 pub mod html;
 pub mod json;
@@ -26,20 +24,11 @@ pub fn round1(v: f64) -> f64 {
 /// no trust code can leave the folder, look like a URL scheme, or share a file with another
 /// code, even on a case-insensitive file system. Upper-case letters, digits and `-` stand for
 /// themselves; every other byte (lower-case letters and `_` too) is `_` and two lower-case hex
-/// digits, so `RT5` is `report-RT5.html` and `a/b:c` is `report-_61_2f_62_3a_63.html`.
+/// digits, so `RT5` is `report-RT5.html` and `a/b:c` is `report-_61_2f_62_3a_63.html`
+/// ([`crate::output::file_name_part`]).
 #[must_use]
 pub fn file_name(trust: &str, extension: &str) -> String {
-    let mut name = String::from("report-");
-    for b in trust.bytes() {
-        if b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' {
-            name.push(char::from(b));
-        } else {
-            let _ = write!(name, "_{b:02x}");
-        }
-    }
-    name.push('.');
-    name.push_str(extension);
-    name
+    format!("report-{}.{extension}", crate::output::file_name_part(trust))
 }
 
 #[cfg(test)]
