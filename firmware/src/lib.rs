@@ -1,21 +1,30 @@
 //! Kiosk firmware for a feedback kiosk in a clinic waiting room (Cortex-M4F).
 //!
 //! Everything but the board glue is portable and tested on the host: the debounced
-//! [`buttons`], the [`leds`], the question [`flow`], the power-cut-safe [`storage`] and the
-//! scripted [`script`] sessions QEMU runs; the export is the kernel's streaming
-//! `export::stream`. The board glue ([`board`], `target_os = "none"` only) binds them to
-//! mps2-an386 under QEMU: semihosting, defmt, a RAM-backed flash. See docs/design.md, "Why the
-//! firmware is laid out as it is".
+//! [`buttons`], the [`leds`], the question [`flow`], the power-cut-safe [`storage`], the
+//! [`button_board`] that sends button levels over a serial line in the [`script`] notation,
+//! the staff [`console`], the serial [`line`] reader and the [`clock`]'s wrap arithmetic; the
+//! export is the kernel's streaming `export::stream`. The board glue ([`board`], `target_os =
+//! "none"` only) binds them to mps2-an386 under QEMU: its UARTs, APB timer, FPGAIO LEDs and
+//! watchdog, a flash backed by a host file, defmt over semihosting. See docs/design.md, "Why
+//! the firmware is laid out as it is" and "Which peripherals of mps2-an386 does the kiosk use,
+//! and why?".
 #![cfg_attr(not(test), no_std)]
 
 #[cfg(target_os = "none")]
 pub mod board;
+pub mod button_board;
 pub mod buttons;
+pub mod clock;
 pub mod config;
+pub mod console;
 pub mod crc;
 pub mod display;
 pub mod flow;
 pub mod leds;
+pub mod line;
+#[cfg(test)]
+mod mock_serial;
 pub mod script;
 pub mod storage;
 

@@ -1,10 +1,12 @@
-//! Scripted sessions: button levels over time, for QEMU runs and tests. A script is text, one
-//! step a line: `<ms> <buttons>` holds exactly `<buttons>` down from time `<ms>` on, where
-//! `<buttons>` is `-` (none) or a string of `1`..`6`, `B` (back), `S` (skip); `<ms> end` ends
-//! the session. Times never decrease. `#` starts a comment line.
+//! Scripted sessions: button levels over time, for QEMU runs and tests, and the button
+//! board's protocol. A script is text, one step a line: `<ms> <buttons>` holds exactly
+//! `<buttons>` down from time `<ms>` on, where `<buttons>` is `-` (none) or a string of
+//! `1`..`6`, `B` (back), `S` (skip); `<ms> end` ends the session. Times never decrease. `#`
+//! starts a comment line.
 //!
-//! The host's end-to-end test writes such a file from seeded random respondents (with contact
-//! bounce) and the firmware reads it through semihosting.
+//! The button board ([`crate::button_board`]) sends these lines over UART0, each a level change
+//! stamped with its own clock. The host's end-to-end test writes such a file from seeded random
+//! respondents (with contact bounce) and QEMU feeds it to UART0 (firmware/qemu-run.sh).
 
 use core::cell::Cell;
 use core::convert::Infallible;

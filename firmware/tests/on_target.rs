@@ -1,6 +1,6 @@
 //! On-target unit tests (defmt-test) under QEMU: the FPU, the RAM-backed flash, storage, the
-//! tally built in place and the streaming export as compiled for the Cortex-M4F. On the host
-//! this is an empty program.
+//! tally built in place and the streaming export as compiled for the Cortex-M4F, and the
+//! board's APB timer clock, FPGAIO LEDs and UART. On the host this is an empty program.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(not(target_os = "none"))]
@@ -9,7 +9,13 @@ fn main() {}
 #[cfg(target_os = "none")]
 #[defmt_test::tests]
 mod tests {
+    use embedded_hal::delay::DelayNs;
+    use embedded_hal::digital::OutputPin;
+    use embedded_io::{Write, WriteReady};
     use embedded_storage::nor_flash::{NorFlash, ReadNorFlash};
+    use surveybench_firmware::board::clock::Clock;
+    use surveybench_firmware::board::leds::FpgaLed;
+    use surveybench_firmware::board::uart::Uart;
     use surveybench_firmware::board::{RamFlash, SECTOR};
     use surveybench_firmware::crc::crc32;
     use surveybench_firmware::storage::{Event, Layout, MappedFlash, Store};
@@ -34,6 +40,40 @@ mod tests {
         defmt::assert_eq!((cpacr >> 20) & 0xF, 0xF);
         let x = core::hint::black_box(1.5f32);
         defmt::assert_eq!(x * 2.0, 3.0);
+    }
+
+    #[test]
+    fn the_timer_clock_counts_milliseconds_and_delays() {
+        let mut clock = Clock::start().unwrap();
+        defmt::assert!(Clock::start().is_none(), "one clock");
+        let before = clock.now_ms();
+        clock.delay_ms(3);
+        let after = clock.now_ms();
+        defmt::assert!(after.wrapping_sub(before) >= 3, "{=u32} -> {=u32}", before, after);
+        defmt::assert!(after.wrapping_sub(before) < 100, "{=u32} -> {=u32}", before, after);
+        clock.delay_us(1);
+    }
+
+    #[test]
+    fn the_leds_are_bits_of_the_fpgaio_led0_register() {
+        let (mut green, mut red) = (FpgaLed::green(), FpgaLed::red());
+        green.set_high().unwrap();
+        red.set_low().unwrap();
+        defmt::assert!(green.is_on() && !red.is_on());
+        red.set_high().unwrap();
+        green.set_low().unwrap();
+        defmt::assert!(!green.is_on() && red.is_on());
+        red.set_low().unwrap();
+        defmt::assert!(!red.is_on());
+    }
+
+    #[test]
+    fn uart1_takes_bytes() {
+        let mut uart = Uart::uart1().unwrap();
+        defmt::assert!(Uart::uart1().is_none(), "one UART1");
+        uart.write_all(b"on-target test: UART1 writes\n").unwrap();
+        uart.flush().unwrap();
+        defmt::assert!(uart.write_ready().unwrap());
     }
 
     #[test]

@@ -8,8 +8,8 @@ use surveybench::cli::Cli;
 use surveybench_kernel::HostTally;
 use surveybench_kernel::bundled::CMH_2024;
 use surveybench_kernel::export;
-use surveybench_tests::qemu;
-use surveybench_tests::scenario::{self, Visitor};
+use surveybench_tests::qemu::{self, Options};
+use surveybench_tests::scenario::{self, Script, Visitor};
 
 #[test]
 fn firmware_exports_equal_the_host_tally_of_the_same_session() {
@@ -96,5 +96,93 @@ fn benchmark_json_of_the_exports_equals_that_of_the_csv() {
     assert_eq!(figures(&from_device), figures(&from_csv));
     let json: serde_json::Value = serde_json::from_str(&from_device).unwrap();
     assert_eq!(json["national"]["respondents"].as_u64(), Some(session.responses.len() as u64));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A script that only does the staff export, `wait` ms after its first line.
+fn staff_only(wait: u32) -> String {
+    let mut script = Script::default();
+    script.wait(wait);
+    script.staff();
+    script.finish()
+}
+
+/// A fresh folder for one test's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("surveybench-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Runs `session` on a kiosk whose flash is the file `flash` (created by the run) and checks
+/// that it exported what the host expects.
+fn commit_to_flash_file(elf: &std::path::Path, session: &scenario::Session, dir: &std::path::Path) {
+    let flash = dir.join("flash.bin");
+    let run =
+        qemu::run_with(elf, &session.script, dir, &Options { flash: Some(&flash), ..Options::default() })
+            .expect("QEMU runs");
+    assert_eq!(run.code, Some(0), "log:\n{}", run.log);
+    assert!(run.log.contains("(created, erased)"), "log:\n{}", run.log);
+    assert_eq!(std::fs::metadata(&flash).expect("the flash file exists").len(), 128 * 1024);
+    assert_eq!(run.exports.len(), session.exports.len(), "exports written");
+}
+
+/// The export `text` decodes, has sequence `sequence`, and is byte for byte the export of
+/// `expected` under its header.
+fn assert_export_of(text: &str, expected: &HostTally<'_>, sequence: u32) {
+    let mut got = Box::new(HostTally::new(&CMH_2024).unwrap());
+    let header = export::decode_into(text.as_bytes(), &mut *got).expect("the export decodes");
+    assert_eq!(header.sequence, sequence);
+    assert_eq!(text, scenario::export_text(expected, &header), "the export differs from the host's tally");
+}
+
+/// Issue 10, deliverable 4: the kiosk's flash, backed by a host file, outlives the QEMU run.
+/// A second run on the same file, whose button board only does the staff export, exports the
+/// tally the first run committed, under the next sequence number.
+#[test]
+fn the_flash_file_survives_the_qemu_run() {
+    let elf = qemu::firmware_elf().expect("firmware builds");
+    let dir = scratch("flash");
+    let session = scenario::session(&CMH_2024, 11, 12);
+    commit_to_flash_file(&elf, &session, &dir);
+    let expected = session.exports.last().expect("the session ends with an export");
+    let options = Options { flash: Some(&dir.join("flash.bin")), ..Options::default() };
+    let run = qemu::run_with(&elf, &staff_only(0), &dir, &options).expect("QEMU runs");
+    assert_eq!(run.code, Some(0), "log:\n{}", run.log);
+    let recovered = format!("storage: recovered the tally: {} completed", expected.counters().completed);
+    assert!(run.log.contains(&recovered), "log:\n{}", run.log);
+    assert_eq!(run.exports.len(), 1, "console:\n{}", run.console);
+    assert_export_of(&run.exports[0], expected, session.exports.len() as u32 + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 10, deliverable 2: a kiosk that hangs (the test firmware's console command `hang`
+/// stops feeding the watchdog) gets the watchdog's NMI, which logs, and then its reset; the
+/// rebooted kiosk recovers its tally from the flash file and goes on to export it.
+#[test]
+fn a_hung_kiosk_resets_and_recovers_its_tally() {
+    let elf = qemu::firmware_elf().expect("firmware builds");
+    let hang = qemu::hang_on_command_elf().expect("firmware builds");
+    let dir = scratch("watchdog");
+    let session = scenario::session(&CMH_2024, 5, 8);
+    commit_to_flash_file(&elf, &session, &dir);
+    let expected = session.exports.last().expect("the session ends with an export");
+    // What the hung kiosk has read of its button board is lost at the reset: a step due at
+    // once, then more than the eight it queues, due 5 s later, so that it stops reading
+    // among these (the rebooted kiosk drops the tail of a line it finds first).
+    let padding = format!("0 -\n{}", "5000 -\n".repeat(12));
+    let script = padding + &staff_only(5_000);
+    let options = Options { flash: Some(&dir.join("flash.bin")), console_input: Some("hang\n") };
+    let run = qemu::run_with(&hang, &script, &dir, &options).expect("QEMU runs");
+    assert_eq!(run.code, Some(0), "log:\n{}", run.log);
+    let hung = run.log.find("watchdog: kiosk hung, resetting").expect("the NMI handler logs");
+    assert!(run.log[..hung].contains("console: hang (test hook)"), "log:\n{}", run.log);
+    let rebooted = &run.log[hung..];
+    assert!(rebooted.contains("surveybench kiosk: instrument cmh-2024"), "log:\n{}", run.log);
+    let recovered = format!("storage: recovered the tally: {} completed", expected.counters().completed);
+    assert_eq!(run.log.matches(&recovered).count(), 2, "recovered at both boots; log:\n{}", run.log);
+    assert!(rebooted.contains(&recovered), "log:\n{}", run.log);
+    assert_eq!(run.exports.len(), 1, "console:\n{}", run.console);
+    assert_export_of(&run.exports[0], expected, session.exports.len() as u32 + 1);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -32,18 +32,22 @@ pub fn build(features: &[&str]) -> Result<PathBuf, String> {
     Ok(elf())
 }
 
-/// `cargo xtask qemu [--script FILE] [--features F]`: builds the firmware and runs a scripted
-/// session on QEMU (the compiled-in demo without `--script`); the export JSON goes to stderr.
+/// `cargo xtask qemu [--script FILE] [--flash FILE] [--features F]`: builds the firmware and
+/// runs a session on QEMU in virtual time: `--script` plays FILE as the button board (UART0;
+/// the compiled-in demo without it), `--flash` backs the kiosk's flash by FILE. The staff
+/// console (UART1, with the export JSON) goes to stderr, the defmt log to stdout.
 ///
 /// # Errors
 /// Bad arguments, a failed build, or a non-zero exit of the firmware.
 pub fn qemu(args: &[String]) -> Result<(), String> {
     let mut script = None;
+    let mut flash = None;
     let mut features = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--script" => script = it.next().map(PathBuf::from),
+            "--flash" => flash = it.next().map(PathBuf::from),
             "--features" => features.extend(it.next().map(String::as_str)),
             other => return Err(format!("qemu: unknown argument `{other}`")),
         }
@@ -54,6 +58,10 @@ pub fn qemu(args: &[String]) -> Result<(), String> {
     if let Some(s) = script {
         let s = std::fs::canonicalize(&s).map_err(|e| format!("{}: {e}", s.display()))?;
         cmd.env("KIOSK_SCRIPT", s);
+    }
+    if let Some(f) = flash {
+        let f = if f.is_absolute() { f } else { std::env::current_dir().map_err(|e| e.to_string())?.join(f) };
+        cmd.env("KIOSK_FLASH", f);
     }
     let status = cmd.status().map_err(|e| format!("cannot run QEMU: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("firmware exited with {status}")) }
@@ -119,19 +127,24 @@ fn budget() -> Result<Vec<(String, u64)>, String> {
 struct Measured {
     /// The stack's high-water mark the firmware logged at the end of the session.
     stack: u64,
-    /// Instructions to commit and save the first response (SysTick ticks x 40 under
-    /// `-icount shift=0`), if the session committed one.
+    /// Instructions to commit and save the first response (ticks of CMSDK APB timer 0 x 40
+    /// under `-icount shift=0`), if the session committed one.
     instructions: Option<u64>,
 }
 
-/// Runs the compiled-in demo session on QEMU with `-icount shift=0` (one instruction per ns of
-/// virtual time, so 40 per SysTick tick at mps2's 25 MHz) and reads its log.
+/// Runs the compiled-in demo session on QEMU with `-icount shift=0,sleep=off` (one
+/// instruction per ns of virtual time, so 40 per tick of the 25 MHz APB timer 0; idle time
+/// skipped), a RAM-only flash and the console discarded, and reads its log.
 fn measure(elf: &Path) -> Result<Measured, String> {
     let out = Command::new(root().join("firmware/qemu-run.sh"))
         .arg(elf)
-        .env("QEMU_EXTRA", "-icount shift=0")
+        .env("QEMU_ICOUNT", "shift=0,sleep=off")
         .env("QEMU_TIMEOUT", "120")
+        .env("KIOSK_CONSOLE", "null")
+        .env_remove("QEMU_EXTRA")
         .env_remove("KIOSK_SCRIPT")
+        .env_remove("KIOSK_BUTTONS")
+        .env_remove("KIOSK_FLASH")
         .output()
         .map_err(|e| format!("cannot run QEMU: {e}"))?;
     let log = String::from_utf8_lossy(&out.stdout);

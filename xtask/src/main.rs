@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask ci`: every check CI runs (format, lints, host tests, the kernel built alone
 //!   for the Cortex-M4F target, then the firmware steps).
-//! - `cargo xtask qemu [--script FILE] [--features fft]`: build the kiosk firmware and run a
-//!   scripted session on QEMU (the compiled-in demo by default); the export JSON is on stderr.
+//! - `cargo xtask qemu [--script FILE] [--flash FILE] [--features fft]`: build the kiosk
+//!   firmware and run a session on QEMU in virtual time, FILE playing the button board (the
+//!   compiled-in demo by default); the staff console, with the export JSON, is on stderr.
 //! - `cargo xtask size [--bless]`: check the firmware's flash, and its static RAM plus the peak
 //!   stack of the demo session under QEMU, against `firmware/size-budget.txt` (`--bless`
 //!   records the new figures, with the instructions per committed response).
@@ -37,7 +38,7 @@ fn main() -> ExitCode {
             Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench, fuzz-smoke"))
         }
         None => {
-            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--features F] | size [--bless] | fuzz-smoke [SECONDS]>"
+            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--flash FILE] [--features F] | size [--bless] | fuzz-smoke [SECONDS]>"
                 .to_owned())
         }
     };
