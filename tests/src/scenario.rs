@@ -18,6 +18,11 @@ use surveybench_kernel::{HostTally, Instrument, Response};
 /// Seeded randomness for sessions (the firmware's SplitMix64).
 pub use surveybench_firmware::script::SplitMix as Rng;
 
+/// The answer button a session's respondents press to start (any answer button starts).
+pub fn session_start(rng: &mut Rng) -> Press {
+    Press(1 << rng.below(ANSWERS))
+}
+
 /// A press of one set of buttons.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Press(pub u8);
@@ -178,7 +183,7 @@ pub fn session(instrument: &'static Instrument<'static>, seed: u64, visitors: us
     let mut exports = Vec::new();
     let mut kinds = Vec::new();
     let mut responses = Vec::new();
-    let start = Press(1 << rng.below(ANSWERS));
+    let start = session_start(&mut rng);
     for i in 0..visitors {
         let kind = match rng.below(10) {
             _ if i + 1 == visitors => Visitor::Staff,
