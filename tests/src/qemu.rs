@@ -105,6 +105,9 @@ pub struct Options<'a> {
     pub flash: Option<&'a Path>,
     /// What is typed on the staff console (`KIOSK_CONSOLE_INPUT`).
     pub console_input: Option<&'a str>,
+    /// The staff console as a QEMU chardev (`KIOSK_CONSOLE`, e.g. a TCP server for
+    /// `surveybench collect`) instead of a file; [`Run::console`] is then empty.
+    pub console: Option<&'a str>,
 }
 
 /// Runs `elf` on QEMU with `script` as its button board (UART0), a RAM-only flash and nothing
@@ -144,6 +147,9 @@ pub fn run_with(elf: &Path, script: &str, dir: &Path, options: &Options<'_>) -> 
     }
     if let Some(flash) = options.flash {
         cmd.env("KIOSK_FLASH", flash);
+    }
+    if let Some(chardev) = options.console {
+        cmd.env("KIOSK_CONSOLE", chardev);
     }
     let out = cmd.output().map_err(|e| {
         format!("cannot run firmware/qemu-run.sh (QEMU and defmt-print: .ci/install-tools): {e}")

@@ -62,19 +62,35 @@ fn a_stack_overflow_faults() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Deliverable 5's second half: `surveybench benchmark` gives the same JSON for the
-/// firmware's last export as for a respondent file of the same responses.
+/// The kiosk's exports travel as they would from a clinic: UART1 (a TCP server in QEMU) ->
+/// `surveybench collect` -> a folder -> `surveybench benchmark`, which must give the same JSON
+/// as a respondent file of the same responses (issue 4 deliverable 5, issue 10 deliverable 3).
 #[test]
-fn benchmark_json_of_the_exports_equals_that_of_the_csv() {
+fn exports_collected_from_the_kiosk_uart_benchmark_like_the_csv_of_the_same_responses() {
     let elf = qemu::firmware_elf().expect("firmware builds");
-    let session = scenario::session(&CMH_2024, 7, 120);
+    let session = scenario::session(&CMH_2024, 7, 50);
     let dir = std::env::temp_dir().join(format!("surveybench-e2e-bench-{}", std::process::id()));
-    let run = qemu::run(&elf, &session.script, &dir).expect("QEMU runs");
+    let collected = dir.join("collected");
+    // A free loopback port: QEMU listens on it and waits for the collector to connect.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let from = format!("tcp:127.0.0.1:{port}");
+    let out = collected.to_str().unwrap().to_owned();
+    let collector = std::thread::spawn(move || {
+        let args = ["surveybench", "collect", "--from", from.as_str(), "--out", out.as_str()];
+        surveybench::app::run(Cli::parse_from(args))
+    });
+    let chardev = format!("socket,host=127.0.0.1,port={port},server=on,wait=on");
+    let options = qemu::Options { console: Some(&chardev), ..qemu::Options::default() };
+    let run = qemu::run_with(&elf, &session.script, &dir, &options).expect("QEMU runs");
     assert_eq!(run.code, Some(0), "firmware failed");
-    let last = run.exports.last().expect("the session ends with an export");
-    let export_file = dir.join("kiosk.json");
+    match collector.join().expect("collect ends when the kiosk's line closes") {
+        Ok(Outcome::Clean) => {}
+        other => panic!("collect: {other:?}"),
+    }
+    let files = std::fs::read_dir(&collected).unwrap().count();
+    assert_eq!(files, session.exports.len(), "one file per export");
+    let export_file = collected.clone();
     let csv_file = dir.join("respondents.csv");
-    std::fs::write(&export_file, last).unwrap();
     std::fs::write(&csv_file, scenario::respondents_csv(&CMH_2024, &session.responses, "RT5")).unwrap();
     let benchmark = |input: &std::path::Path, out: &std::path::Path| {
         let args = ["surveybench", "benchmark", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
@@ -93,7 +109,8 @@ fn benchmark_json_of_the_exports_equals_that_of_the_csv() {
         let inputs = json["national"].as_object_mut().and_then(|n| n.remove("inputs"));
         (json, inputs.and_then(|i| i.as_array().map(|a| a.len())))
     };
-    assert_eq!(figures(&from_device), figures(&from_csv));
+    assert_eq!(figures(&from_device).1, Some(files), "every collected file is an input");
+    assert!(figures(&from_device).0 == figures(&from_csv).0, "the figures differ");
     let json: serde_json::Value = serde_json::from_str(&from_device).unwrap();
     assert_eq!(json["national"]["respondents"].as_u64(), Some(session.responses.len() as u64));
     let _ = std::fs::remove_dir_all(&dir);
@@ -172,7 +189,8 @@ fn a_hung_kiosk_resets_and_recovers_its_tally() {
     // among these (the rebooted kiosk drops the tail of a line it finds first).
     let padding = format!("0 -\n{}", "5000 -\n".repeat(12));
     let script = padding + &staff_only(5_000);
-    let options = Options { flash: Some(&dir.join("flash.bin")), console_input: Some("hang\n") };
+    let options =
+        Options { flash: Some(&dir.join("flash.bin")), console_input: Some("hang\n"), console: None };
     let run = qemu::run_with(&hang, &script, &dir, &options).expect("QEMU runs");
     assert_eq!(run.code, Some(0), "log:\n{}", run.log);
     let hung = run.log.find("watchdog: kiosk hung, resetting").expect("the NMI handler logs");

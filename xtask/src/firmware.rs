@@ -18,6 +18,24 @@ pub fn elf() -> PathBuf {
     root().join(format!("target/{TARGET}/fw/{PACKAGE}"))
 }
 
+/// Where [`build_as`] keeps the ELF of a build with other features, beside [`elf`].
+#[must_use]
+pub fn variant(name: &str) -> PathBuf {
+    root().join(format!("target/{TARGET}/fw/{PACKAGE}-{name}"))
+}
+
+/// Builds the firmware with `features` and copies the ELF to [`variant`]`(name)`, so that the
+/// default build, which writes the same file, does not replace it.
+///
+/// # Errors
+/// The build or the copy failed.
+pub fn build_as(features: &[&str], name: &str) -> Result<PathBuf, String> {
+    let built = build(features)?;
+    let kept = variant(name);
+    std::fs::copy(&built, &kept).map_err(|e| format!("{}: {e}", kept.display()))?;
+    Ok(kept)
+}
+
 /// Builds the firmware (`fw` profile: size-optimised, fat LTO) with `features`.
 ///
 /// # Errors
@@ -277,12 +295,21 @@ pub fn ci_steps() -> Vec<Step> {
             }),
         ),
         (
-            "firmware build with fft",
+            "firmware build with fft, scripted session under QEMU",
             Box::new(|| {
-                let elf = build(&["fft"])?;
+                let elf = build_as(&["fft"], "fft")?;
                 let (flash, ram) = footprint(&elf)?;
                 let stack = measure(&elf)?.stack;
                 println!("size (fft, profile fw): flash {flash} B, static RAM {ram} B, peak stack {stack} B");
+                Ok(())
+            }),
+        ),
+        (
+            "firmware build with idle-submit, scripted session under QEMU",
+            Box::new(|| {
+                let elf = build_as(&["idle-submit"], "idle-submit")?;
+                let stack = measure(&elf)?.stack;
+                println!("idle-submit: the demo session ran clean, peak stack {stack} B");
                 Ok(())
             }),
         ),
@@ -300,11 +327,16 @@ pub fn ci_steps() -> Vec<Step> {
         (
             "end-to-end under QEMU",
             Box::new(|| {
-                let elf = elf();
+                let (elf, fft) = (elf(), variant("fft"));
                 let elf = elf.to_str().ok_or("non-UTF-8 path")?;
+                let fft = fft.to_str().ok_or("non-UTF-8 path")?;
                 cargo_with_timeout(
                     &["test", "-p", "surveybench-tests", "--locked"],
-                    &[("SURVEYBENCH_FIRMWARE_ELF", elf), ("QEMU_TIMEOUT", "300")],
+                    &[
+                        ("SURVEYBENCH_FIRMWARE_ELF", elf),
+                        ("SURVEYBENCH_FIRMWARE_FFT_ELF", fft),
+                        ("QEMU_TIMEOUT", "300"),
+                    ],
                     Duration::from_secs(900),
                 )
             }),
