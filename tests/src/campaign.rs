@@ -4,8 +4,9 @@
 //! the responses acknowledged before the kill, and whose sequence number must be above every
 //! one exported before.
 //!
-//! "Acknowledged" is read from the kiosk's log: each event is logged after its save returned.
-//! A kill between the save and its log line leaves an event durable but unlogged, so the
+//! "Acknowledged" is read from the kiosk's log of the screens it shows: each event's screen
+//! (thank you, too fast, timed out, export written) is shown after its save returned. A kill
+//! between the save and that line leaves an event durable but unlogged, so the
 //! recovered tally must equal the tally of the logged events or of those and the next one, and
 //! nothing else (docs/design.md, "Why a journal over snapshots?").
 
@@ -97,16 +98,13 @@ pub fn apply(base: &HostTally<'static>, acts: &[Act]) -> Box<HostTally<'static>>
     t
 }
 
-/// Events the kiosk logged as done (each after its save returned), in order.
+/// Events the kiosk acknowledged, in order: the screens it shows only after an event's save
+/// returned (thank you, too fast, timed out, export written).
 #[must_use]
 pub fn logged_events(log: &str) -> usize {
-    const DONE: [&str; 4] = [
-        "response committed and saved",
-        "submission rejected as implausibly fast",
-        "response abandoned",
-        "written to the console",
-    ];
-    log.lines().filter(|l| DONE.iter().any(|m| l.contains(m))).count()
+    const ACKNOWLEDGED: [&str; 4] =
+        ["screen: thank you", "screen: too fast", "screen: timed out", "screen: export"];
+    log.lines().filter(|l| ACKNOWLEDGED.iter().any(|m| l.contains(m))).count()
 }
 
 /// What one run gave.
