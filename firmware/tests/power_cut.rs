@@ -310,22 +310,27 @@ fn long_session<const Q: usize, const C: usize, const P: usize>(rig: &Rig<Q, C, 
     seeded_session(seed, rig.layout.records() as usize + 8)
 }
 
-#[test]
-fn every_power_cut_of_a_cmh_session_recovers_exactly_the_acknowledged_events() {
-    let rig = Rig::<CQ, CC, CP>::new(&CMH_2024);
-    let checked = rig.every_cut(&long_session(&rig, 1));
+/// Every cut of a session long enough to cross a snapshot, reported with its instrument.
+fn every_cut_of_a_long_session<const Q: usize, const C: usize, const P: usize>(
+    rig: &Rig<Q, C, P>,
+    seed: u64,
+) {
+    let checked = rig.every_cut(&long_session(rig, seed));
     eprintln!(
-        "power_cut: cmh-2024, {checked} cuts (every operation before, torn and bit-level; a third cut twice)"
+        "power_cut: {}, {checked} cuts (every operation before, torn and bit-level; every third \
+         followed by a second cut during recovery)",
+        rig.instrument.id
     );
 }
 
 #[test]
+fn every_power_cut_of_a_cmh_session_recovers_exactly_the_acknowledged_events() {
+    every_cut_of_a_long_session(&Rig::<CQ, CC, CP>::new(&CMH_2024), 1);
+}
+
+#[test]
 fn every_power_cut_of_an_fft_session_recovers_exactly_the_acknowledged_events() {
-    let rig = Rig::<FQ, FC, FP>::new(&FFT);
-    let checked = rig.every_cut(&long_session(&rig, 2));
-    eprintln!(
-        "power_cut: fft, {checked} cuts (every operation before, torn and bit-level; a third cut twice)"
-    );
+    every_cut_of_a_long_session(&Rig::<FQ, FC, FP>::new(&FFT), 2);
 }
 
 #[test]

@@ -19,19 +19,7 @@ pub fn root() -> PathBuf {
 /// # Errors
 /// The build failed.
 pub fn firmware_elf() -> Result<PathBuf, String> {
-    if let Some(elf) = std::env::var_os("SURVEYBENCH_FIRMWARE_ELF") {
-        return Ok(PathBuf::from(elf));
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(["build", "-p", "surveybench-firmware", "--target", "thumbv7em-none-eabihf", "--profile", "fw"])
-        .current_dir(root())
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("firmware build failed ({status})"));
-    }
-    Ok(root().join("target/thumbv7em-none-eabihf/fw/surveybench-firmware"))
+    elf_from("SURVEYBENCH_FIRMWARE_ELF", &[], "target")
 }
 
 /// The firmware built with feature `fft`: `$SURVEYBENCH_FIRMWARE_FFT_ELF` if set (xtask sets
@@ -41,20 +29,29 @@ pub fn firmware_elf() -> Result<PathBuf, String> {
 /// # Errors
 /// The build failed.
 pub fn fft_elf() -> Result<PathBuf, String> {
-    if let Some(elf) = std::env::var_os("SURVEYBENCH_FIRMWARE_FFT_ELF") {
+    elf_from(
+        "SURVEYBENCH_FIRMWARE_FFT_ELF",
+        &["--features", "fft", "--target-dir", "target/fft"],
+        "target/fft",
+    )
+}
+
+/// The ELF named by `$var`, or built with `extra` cargo arguments into `target_dir`.
+fn elf_from(var: &str, extra: &[&str], target_dir: &str) -> Result<PathBuf, String> {
+    if let Some(elf) = std::env::var_os(var) {
         return Ok(PathBuf::from(elf));
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let status = Command::new(cargo)
         .args(["build", "-p", "surveybench-firmware", "--target", "thumbv7em-none-eabihf", "--profile", "fw"])
-        .args(["--features", "fft", "--target-dir", "target/fft"])
+        .args(extra)
         .current_dir(root())
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
-        return Err(format!("fft firmware build failed ({status})"));
+        return Err(format!("firmware build failed ({status})"));
     }
-    Ok(root().join("target/fft/thumbv7em-none-eabihf/fw/surveybench-firmware"))
+    Ok(root().join(target_dir).join("thumbv7em-none-eabihf/fw/surveybench-firmware"))
 }
 
 /// The stack overflow guard's demonstration, built beside the firmware (`src/bin/stack-overflow.rs`).
