@@ -18,7 +18,6 @@ pub mod buttons;
 pub mod clock;
 pub mod config;
 pub mod console;
-pub mod crc;
 pub mod display;
 pub mod flow;
 pub mod leds;

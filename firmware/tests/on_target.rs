@@ -17,8 +17,8 @@ mod tests {
     use surveybench_firmware::board::leds::FpgaLed;
     use surveybench_firmware::board::uart::Uart;
     use surveybench_firmware::board::{RamFlash, SECTOR};
-    use surveybench_firmware::crc::crc32;
     use surveybench_firmware::storage::{Event, Layout, MappedFlash, Store};
+    use surveybench_kernel::crc::crc32;
     use surveybench_kernel::export::{self, Header, Sink, stream};
     use surveybench_kernel::{Response, Tally, bundled};
 

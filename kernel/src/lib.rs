@@ -12,9 +12,11 @@
 )]
 
 pub mod bundled;
+pub mod crc;
 pub mod estimate;
 pub mod export;
 pub mod instrument;
+pub mod provision;
 pub mod response;
 pub mod score;
 pub mod stratum;

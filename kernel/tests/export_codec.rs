@@ -10,7 +10,8 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 use surveybench_kernel::bundled::{CMH_2024, FFT};
 use surveybench_kernel::export::{
-    ExportError, FORMAT, Field, Header, Record, VERSION, decode_into, encode, max_encoded_len, pair_count,
+    ExportError, FORMAT, Field, Header, Record, UNSIGNED_VERSION, decode_into, encode, max_encoded_len,
+    pair_count,
 };
 use surveybench_kernel::{Instrument, Tally};
 
@@ -236,7 +237,8 @@ fn assert_documented_shape(instrument: &Instrument<'static>, bytes: &[u8]) {
     let obj = v.as_object().expect("top level is an object");
     let mut keys: Vec<&str> = obj.keys().map(String::as_str).collect();
     // `storage_faults` is written only when not 0 (the samples have none).
-    let written = || Field::ALL.into_iter().filter(|f| !f.optional());
+    // `key` and `signature` only in signed exports (tests/export_signed.rs).
+    let written = || Field::ALL.into_iter().filter(|f| !f.optional() && !f.signed_only());
     let mut want: Vec<&str> = written().map(|f| f.key()).collect();
     keys.sort_unstable();
     want.sort_unstable();
@@ -246,7 +248,7 @@ fn assert_documented_shape(instrument: &Instrument<'static>, bytes: &[u8]) {
     let positions: Vec<usize> = written().map(|f| text.find(&format!("\"{}\":", f.key())).unwrap()).collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     assert_eq!(v["format"], FORMAT);
-    assert_eq!(v["version"], VERSION);
+    assert_eq!(v["version"], UNSIGNED_VERSION);
     assert_eq!(v["instrument"], instrument.id);
     assert_eq!(v["instrument_hash"], format!("{:016x}", instrument.content_hash()));
     assert_eq!(v["strata"], 2 * instrument.age_bands.len() + 1);
@@ -415,8 +417,8 @@ fn wrong_format_is_rejected() {
 #[test]
 fn wrong_version_is_rejected_with_the_version_found() {
     let mut v = sample_value();
-    v["version"] = json!(2);
-    assert_eq!(decode_value(&v), Err(ExportError::Version(2)));
+    v["version"] = json!(3);
+    assert_eq!(decode_value(&v), Err(ExportError::Version(3)));
     v["version"] = json!(0);
     assert_eq!(decode_value(&v), Err(ExportError::Version(0)));
 }
@@ -451,7 +453,7 @@ fn wrong_instrument_hash_is_rejected() {
 
 #[test]
 fn a_missing_field_is_named() {
-    for field in Field::ALL.into_iter().filter(|f| !f.optional()) {
+    for field in Field::ALL.into_iter().filter(|f| !f.optional() && !f.signed_only()) {
         let mut v = sample_value();
         v.as_object_mut().unwrap().remove(field.key());
         assert_eq!(decode_value(&v), Err(ExportError::Missing(field)), "{}", field.key());
@@ -464,7 +466,7 @@ fn a_duplicated_field_is_named() {
     let bytes = encode_vec(&*sample_cmh(), &header());
     let text = std::str::from_utf8(&bytes).unwrap();
     // `storage_faults` is absent here; storage_faults_round_trip_and_are_absent_when_zero doubles it.
-    for field in Field::ALL.into_iter().filter(|f| !f.optional()) {
+    for field in Field::ALL.into_iter().filter(|f| !f.optional() && !f.signed_only()) {
         let extra = format!("{{\"{}\":{},", field.key(), serde_json::to_string(&v[field.key()]).unwrap());
         let doubled = text.replacen('{', &extra, 1);
         assert_eq!(decode_cmh(doubled.as_bytes()), Err(ExportError::Duplicate(field)), "{}", field.key());

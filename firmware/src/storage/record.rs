@@ -9,7 +9,7 @@
 
 use surveybench_kernel::{Instrument, Response};
 
-use crate::crc::crc32;
+use surveybench_kernel::crc::crc32;
 
 /// The commit word of a finished record.
 pub const COMMIT: u32 = 0x5B3C_A11D;

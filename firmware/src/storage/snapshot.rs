@@ -8,7 +8,7 @@ use embedded_storage::nor_flash::NorFlash;
 use surveybench_kernel::export::Sink;
 
 use super::StorageError;
-use crate::crc::{Crc32, crc32};
+use surveybench_kernel::crc::{Crc32, crc32};
 
 /// Bytes of a slot header.
 pub const HEADER_LEN: usize = 32;

@@ -9,7 +9,7 @@ use core::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json_core::de::Deserializer;
 
-use super::{ExportError, FORMAT, Field, Header, Record, VERSION, pair_order};
+use super::{ExportError, FORMAT, Field, Header, Record, UNSIGNED_VERSION, VERSION, pair_order};
 use crate::tally::{Counters, Tally};
 
 /// Decodes the export in `bytes` into `tally`, which is cleared first and must have been made
@@ -51,8 +51,12 @@ fn decode_filled<const Q: usize, const C: usize, const P: usize>(
     if parsed.is_err() {
         return Err(state.error.unwrap_or(ExportError::Syntax(state.record)));
     }
+    let signed = state.header.version == VERSION;
     for (field, seen) in Field::ALL.iter().zip(state.seen) {
-        if !seen && !field.optional() {
+        if field.signed_only() && seen && !signed {
+            return Err(ExportError::UnknownField(Record::Header));
+        }
+        if !seen && !field.optional() && (signed || !field.signed_only()) {
             return Err(ExportError::Missing(*field));
         }
     }
@@ -60,6 +64,10 @@ fn decode_filled<const Q: usize, const C: usize, const P: usize>(
     let h = &state.header;
     let mut header = Header::new(h.device, h.site, h.period, h.sequence)?;
     header.storage_faults = h.storage_faults;
+    if signed {
+        header = header.signed_by(h.key)?;
+        super::signed::split(bytes.trim_ascii())?;
+    }
     Ok(header)
 }
 
@@ -70,6 +78,8 @@ struct Raw<'de> {
     period: &'de str,
     sequence: u32,
     storage_faults: u32,
+    version: u32,
+    key: &'de str,
 }
 
 struct State<'s, 'i, 'de, const Q: usize, const C: usize, const P: usize> {
@@ -145,9 +155,10 @@ fn read_field<'de, A: MapAccess<'de>, const Q: usize, const C: usize, const P: u
         }
         Field::Version => {
             let v = map.next_value::<u32>()?;
-            if v != VERSION {
+            if v != VERSION && v != UNSIGNED_VERSION {
                 return fail(&mut s.error, ExportError::Version(v));
             }
+            s.header.version = v;
         }
         Field::Instrument => {
             if map.next_value::<&str>()? != instrument.id {
@@ -165,6 +176,11 @@ fn read_field<'de, A: MapAccess<'de>, const Q: usize, const C: usize, const P: u
         Field::Period => s.header.period = map.next_value()?,
         Field::Sequence => s.header.sequence = map.next_value()?,
         Field::StorageFaults => s.header.storage_faults = map.next_value()?,
+        Field::Key => s.header.key = map.next_value()?,
+        // Its digits and place are checked by `signed::split` once the version is known.
+        Field::Signature => {
+            map.next_value::<&str>()?;
+        }
         Field::Strata => {
             if map.next_value::<usize>()? != s.tally.strata() {
                 return fail(&mut s.error, ExportError::Shape(Record::Header));

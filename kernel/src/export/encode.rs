@@ -2,20 +2,25 @@
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{ExportError, FORMAT, Field, Header, VERSION, pair_order};
+use super::{ExportError, FORMAT, Field, Header, UNSIGNED_VERSION, VERSION, pair_order};
 use crate::tally::Tally;
 
-/// Writes the export of `tally` with `header` into `buf` and returns its length.
+/// Writes the unsigned (version 1) export of `tally` with `header` into `buf` and returns its
+/// length. Signed exports are written by [`super::stream_signed`].
 ///
 /// # Errors
-/// [`ExportError::BufferTooSmall`] (size `buf` with [`super::max_encoded_len`]), or
-/// [`ExportError::Header`] for a header field that is not plain.
+/// [`ExportError::BufferTooSmall`] (size `buf` with [`super::max_encoded_len`]),
+/// [`ExportError::Header`] for a header field that is not plain, or
+/// [`ExportError::Signature`] for a header with a key (it would promise a signature).
 pub fn encode<const Q: usize, const C: usize, const P: usize>(
     tally: &Tally<'_, Q, C, P>,
     header: &Header,
     buf: &mut [u8],
 ) -> Result<usize, ExportError> {
     check_header(header)?;
+    if header.key.is_some() {
+        return Err(ExportError::Signature);
+    }
     serde_json_core::to_slice(&Document { tally, header }, buf).map_err(|_| ExportError::BufferTooSmall)
 }
 
@@ -26,6 +31,7 @@ pub(super) fn check_header(header: &Header) -> Result<(), ExportError> {
         (header.device.as_str(), Field::Device),
         (header.site.as_str(), Field::Site),
         (header.period.as_str(), Field::Period),
+        (header.key.as_ref().map_or("-", |k| k.as_str()), Field::Key),
     ];
     match fields.iter().find(|(s, _)| !super::is_plain(s)) {
         Some((_, field)) => Err(ExportError::Header(*field)),
@@ -60,7 +66,8 @@ impl<const Q: usize, const C: usize, const P: usize> Serialize for Document<'_, 
         let instrument = t.instrument();
         let mut map = s.serialize_map(Some(Field::ALL.len()))?;
         map.serialize_entry(Field::Format.key(), FORMAT)?;
-        map.serialize_entry(Field::Version.key(), &VERSION)?;
+        let version = if h.key.is_some() { VERSION } else { UNSIGNED_VERSION };
+        map.serialize_entry(Field::Version.key(), &version)?;
         map.serialize_entry(Field::Instrument.key(), instrument.id)?;
         map.serialize_entry(Field::InstrumentHash.key(), &Hex(t.instrument_hash()))?;
         map.serialize_entry(Field::Device.key(), h.device.as_str())?;
@@ -69,6 +76,9 @@ impl<const Q: usize, const C: usize, const P: usize> Serialize for Document<'_, 
         map.serialize_entry(Field::Sequence.key(), &h.sequence)?;
         if h.storage_faults != 0 {
             map.serialize_entry(Field::StorageFaults.key(), &h.storage_faults)?;
+        }
+        if let Some(key) = &h.key {
+            map.serialize_entry(Field::Key.key(), key.as_str())?;
         }
         map.serialize_entry(Field::Strata.key(), &t.strata())?;
         map.serialize_entry(Field::Responses.key(), &Responses(t))?;

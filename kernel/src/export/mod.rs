@@ -7,11 +7,13 @@
 
 mod decode;
 mod encode;
+pub mod signed;
 mod stream;
 mod syntax;
 
 pub use decode::decode_into;
 pub use encode::encode;
+pub use signed::{Sealed, Signer, split, stream_signed};
 pub use stream::{Sink, StreamError, stream};
 
 use core::fmt;
@@ -24,8 +26,12 @@ use crate::tally::capacity;
 /// The `format` field of every export.
 pub const FORMAT: &str = "surveybench-tally";
 
-/// The current export format version.
-pub const VERSION: u32 = 1;
+/// The current export format version: signed, with `key` and `signature` (docs/formats.md §2).
+pub const VERSION: u32 = 2;
+
+/// The version of exports made before signing: no `key`, no `signature`. Still read; the host
+/// counts them only when told to (`--allow-unsigned`).
+pub const UNSIGNED_VERSION: u32 = 1;
 
 /// Longest device id.
 pub const DEVICE_LEN: usize = 32;
@@ -33,6 +39,8 @@ pub const DEVICE_LEN: usize = 32;
 pub const SITE_LEN: usize = 16;
 /// Longest period label.
 pub const PERIOD_LEN: usize = 16;
+/// Longest key id.
+pub const KEY_ID_LEN: usize = 16;
 
 /// Who exported, where, for when, and the how-many-th export of that device this is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -50,6 +58,10 @@ pub struct Header {
     /// as `storage_faults` only when not 0, so a fault-free export reads as before
     /// (docs/formats.md).
     pub storage_faults: u32,
+    /// The id of the key that signs (or signed) the export: `None` for an unsigned, version 1
+    /// export. [`encode`] and [`stream`] write unsigned exports only; [`stream_signed`] writes
+    /// a signed one.
+    pub key: Option<String<KEY_ID_LEN>>,
 }
 
 /// Whether `s` uses only the characters header fields allow: ASCII letters, digits and
@@ -77,7 +89,20 @@ impl Header {
             period: field(period, Field::Period)?,
             sequence,
             storage_faults: 0,
+            key: None,
         })
+    }
+
+    /// The same header, naming `key` as the key that signs the export.
+    ///
+    /// # Errors
+    /// [`ExportError::Header`] (`key`) when the id is not plain or longer than [`KEY_ID_LEN`].
+    pub fn signed_by(self, key: &str) -> Result<Self, ExportError> {
+        if !is_plain(key) {
+            return Err(ExportError::Header(Field::Key));
+        }
+        let key = String::try_from(key).map_err(|_| ExportError::Header(Field::Key))?;
+        Ok(Self { key: Some(key), ..self })
     }
 }
 
@@ -95,15 +120,17 @@ pub enum Field {
     Period,
     Sequence,
     StorageFaults,
+    Key,
     Strata,
     Responses,
     Questions,
     Pairs,
+    Signature,
 }
 
 impl Field {
     /// Every field, in the order the encoder writes them.
-    pub const ALL: [Field; 13] = [
+    pub const ALL: [Field; 15] = [
         Field::Format,
         Field::Version,
         Field::Instrument,
@@ -113,16 +140,25 @@ impl Field {
         Field::Period,
         Field::Sequence,
         Field::StorageFaults,
+        Field::Key,
         Field::Strata,
         Field::Responses,
         Field::Questions,
         Field::Pairs,
+        Field::Signature,
     ];
 
     /// Whether an export may leave the field out (`storage_faults`, absent when 0).
     #[must_use]
     pub const fn optional(self) -> bool {
         matches!(self, Field::StorageFaults)
+    }
+
+    /// Whether the field belongs to signed exports only (`key`, `signature`): required in
+    /// version 2, unknown in version 1.
+    #[must_use]
+    pub const fn signed_only(self) -> bool {
+        matches!(self, Field::Key | Field::Signature)
     }
 
     /// The JSON key.
@@ -138,10 +174,12 @@ impl Field {
             Field::Period => "period",
             Field::Sequence => "sequence",
             Field::StorageFaults => "storage_faults",
+            Field::Key => "key",
             Field::Strata => "strata",
             Field::Responses => "responses",
             Field::Questions => "questions",
             Field::Pairs => "pairs",
+            Field::Signature => "signature",
         }
     }
 }
@@ -202,6 +240,10 @@ pub enum ExportError {
     Inconsistent(Record),
     /// The tally given to decode into cannot hold this instrument, or a count overflows.
     Tally,
+    /// A signed export whose `signature` is not 128 lower-case hex digits closing the
+    /// document, or a header given to an unsigned encoder with a key (or to the signed one
+    /// without).
+    Signature,
 }
 
 impl fmt::Display for Record {
@@ -222,7 +264,10 @@ impl fmt::Display for ExportError {
             Self::BufferTooSmall => write!(f, "buffer too small for the export"),
             Self::Syntax(r) => write!(f, "{r}: malformed JSON or a value of the wrong type"),
             Self::Format => write!(f, "not a {FORMAT} document"),
-            Self::Version(v) => write!(f, "format version {v} is not supported (this build reads {VERSION})"),
+            Self::Version(v) => write!(
+                f,
+                "format version {v} is not supported (this build reads {UNSIGNED_VERSION} and {VERSION})"
+            ),
             Self::Instrument => write!(f, "export is for another instrument"),
             Self::InstrumentHash => {
                 write!(f, "instrument content hash differs: same id, different questionnaire")
@@ -236,6 +281,11 @@ impl fmt::Display for ExportError {
             Self::Shape(r) => write!(f, "{r}: does not match the instrument (id or number of entries)"),
             Self::Inconsistent(r) => write!(f, "{r}: counts contradict each other"),
             Self::Tally => write!(f, "the tally cannot hold this export"),
+            Self::Signature => write!(
+                f,
+                "signature: not {} hex digits as the document's last field",
+                2 * signed::SIGNATURE_LEN
+            ),
         }
     }
 }
@@ -274,6 +324,7 @@ pub fn max_encoded_len(instrument: &Instrument<'_>) -> usize {
         PERIOD_LEN + 2,
         U32_DIGITS,
         U32_DIGITS,
+        KEY_ID_LEN + 2,
         U32_DIGITS,
         // {"started":N,"completed":N,"abandoned":N,"rejected":N,"by_stratum":[N,...]}
         r#"{"started":,"completed":,"abandoned":,"rejected":,"by_stratum":[]}"#.len()
@@ -281,6 +332,7 @@ pub fn max_encoded_len(instrument: &Instrument<'_>) -> usize {
             + strata * (U32_DIGITS + 1),
         2,
         2,
+        2 * signed::SIGNATURE_LEN + 2,
     ];
     // {"key":value,...}: per field the key, its quotes, a colon and a comma (one too many
     // commas is made up by the closing brace).

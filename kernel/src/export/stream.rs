@@ -32,12 +32,26 @@ pub enum StreamError<E> {
     Export(ExportError),
 }
 
-/// Writes the export of `tally` with `header` to `sink`, byte for byte what
+/// Writes the unsigned export of `tally` with `header` to `sink`, byte for byte what
 /// [`super::encode`] writes.
 ///
 /// # Errors
-/// The sink's error, or [`ExportError::Header`] for a header field that is not plain.
+/// The sink's error, [`ExportError::Header`] for a header field that is not plain, or
+/// [`ExportError::Signature`] for a header with a key (use [`super::stream_signed`]).
 pub fn stream<S: Sink, const Q: usize, const C: usize, const P: usize>(
+    tally: &Tally<'_, Q, C, P>,
+    header: &Header,
+    sink: &mut S,
+) -> Result<(), StreamError<S::Error>> {
+    if header.key.is_some() {
+        return Err(StreamError::Export(ExportError::Signature));
+    }
+    document(tally, header, sink)
+}
+
+/// Writes the export document of `tally` with `header`, signed or not as the header says
+/// (without the signature itself, which [`super::stream_signed`] adds).
+pub(super) fn document<S: Sink, const Q: usize, const C: usize, const P: usize>(
     tally: &Tally<'_, Q, C, P>,
     header: &Header,
     sink: &mut S,
