@@ -7,11 +7,12 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use surveybench_kernel::Instrument;
 
-use crate::cli::{Cli, Command, Format, InstrumentAction, MethodAction, ReportFormat, StudyArgs};
+use crate::cli::{Cli, Command, Format, InstrumentAction, KeysAction, MethodAction, ReportFormat, StudyArgs};
 use crate::ingest::{self, Dataset, Options};
+use crate::keyring::Keyring;
 use crate::profile::Profile;
 use crate::terminal::inert;
-use crate::{benchmark, collect, instrument_file, output, report, simulate};
+use crate::{benchmark, collect, instrument_file, keys, output, report, simulate};
 
 /// Exit code when the run finished but some input was skipped, or some report of
 /// `--all-trusts` could not be written (documented in the README).
@@ -104,6 +105,16 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             idle_timeout,
             max_exports,
         }),
+        Command::Keys { action: KeysAction::New { device, site, period, out, keyring } } => {
+            let written = keys::new(&device, &site, &period, &out, keyring.as_deref())?;
+            println!("device {device} key {}", written.id);
+            println!(
+                "  provisioning image (secret; load it into the kiosk, then delete it): {}",
+                written.image.display()
+            );
+            println!("  public key added to: {}", written.keyring.display());
+            Ok(Outcome::Clean)
+        }
         Command::Demo { out } => demo(&out),
     }
 }
@@ -178,8 +189,14 @@ struct Study {
 
 impl Study {
     fn load(args: &StudyArgs) -> Result<Self> {
-        let options =
-            Options { strict: args.strict, survey_year: args.survey_year, period: args.period.clone() };
+        let keyring = std::sync::Arc::new(Keyring::load(&args.keyring)?);
+        let options = Options {
+            strict: args.strict,
+            survey_year: args.survey_year,
+            period: args.period.clone(),
+            keyring,
+            allow_unsigned: args.allow_unsigned,
+        };
         let instrument = instrument_file::load(&args.instrument)?;
         let profile = match &args.method {
             Some(path) => Profile::load(path)?,
@@ -264,6 +281,8 @@ fn demo(out: &Path) -> Result<Outcome> {
         method: None,
         survey_year: None,
         period: None,
+        keyring: vec![now.join("keyring.toml"), before.join("keyring.toml")],
+        allow_unsigned: false,
         strict: false,
     })?;
     let b = study.benchmark();

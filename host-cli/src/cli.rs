@@ -74,6 +74,15 @@ pub struct StudyArgs {
     /// export for another period is an error. Last year's exports are not checked.
     #[arg(long)]
     pub period: Option<String>,
+    /// Keyring of the kiosks whose signed exports may count (repeat for several files). A
+    /// device export counts only if its signature verifies against it and the keyring allows
+    /// its device, site and period; every other export is an error naming the file and why.
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Vec<PathBuf>,
+    /// Also count unsigned (version 1) device exports, gathered before kiosks signed; the
+    /// benchmark JSON names every file that had any.
+    #[arg(long)]
+    pub allow_unsigned: bool,
     /// Stop at the first input error instead of skipping it.
     #[arg(long)]
     pub strict: bool,
@@ -160,6 +169,12 @@ pub enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         max_exports: Option<u64>,
     },
+    /// Device keys.
+    Keys {
+        /// What to do with keys.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Simulate, benchmark and report into ./surveybench-demo/ in a few seconds.
     Demo {
         /// Output folder.
@@ -187,6 +202,31 @@ pub enum InstrumentAction {
     },
     /// List the bundled instruments.
     List,
+}
+
+/// `surveybench keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// Make a kiosk's key pair: its provisioning image `DIR/<device>-<key id>.provision`
+    /// (secret: it holds the private key) and its public key in the keyring.
+    New {
+        /// Device id (1-32 of `A-Z a-z 0-9 - _ . : /`).
+        #[arg(long)]
+        device: String,
+        /// Site (trust code) the kiosk reports for.
+        #[arg(long)]
+        site: String,
+        /// Survey period the kiosk reports for (e.g. 2024).
+        #[arg(long)]
+        period: String,
+        /// Folder for the provisioning image (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Keyring file to add the public key to (default `DIR/keyring.toml`; created if
+        /// missing).
+        #[arg(long, value_name = "FILE")]
+        keyring: Option<PathBuf>,
+    },
 }
 
 /// `surveybench method ...`

@@ -6,6 +6,8 @@ pub mod cli;
 pub mod collect;
 pub mod ingest;
 pub mod instrument_file;
+pub mod keyring;
+pub mod keys;
 pub mod method;
 pub mod output;
 pub mod profile;

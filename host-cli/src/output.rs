@@ -18,7 +18,7 @@ use tempfile::NamedTempFile;
 /// a folder, say); the message names `path`.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     let cannot = || format!("{}: cannot write", path.display());
-    let mut file = temporary_beside(path).with_context(cannot)?;
+    let mut file = temporary_beside(path, 0o666).with_context(cannot)?;
     file.write_all(bytes).with_context(cannot)?;
     file.as_file().sync_all().with_context(cannot)?;
     file.persist(path).map_err(|e| e.error).with_context(cannot)?;
@@ -46,11 +46,24 @@ pub enum NewFile {
 /// The folder is missing or not writable, the disk is full, or what is at `path` cannot be
 /// read to compare it; the message names `path`.
 pub fn write_new(path: &Path, bytes: &[u8]) -> Result<NewFile> {
+    publish_new(path, bytes, 0o666)
+}
+
+/// As [`write_new`], for a secret (a provisioning image): readable and writable by its owner
+/// only, whatever the umask.
+///
+/// # Errors
+/// As [`write_new`].
+pub fn write_new_secret(path: &Path, bytes: &[u8]) -> Result<NewFile> {
+    publish_new(path, bytes, 0o600)
+}
+
+fn publish_new(path: &Path, bytes: &[u8], mode: u32) -> Result<NewFile> {
     if let Some(found) = compare_existing(path, bytes)? {
         return Ok(found);
     }
     let cannot = || format!("{}: cannot write", path.display());
-    let mut file = temporary_beside(path).with_context(cannot)?;
+    let mut file = temporary_beside(path, mode).with_context(cannot)?;
     file.write_all(bytes).with_context(cannot)?;
     file.as_file().sync_all().with_context(cannot)?;
     match file.persist_noclobber(path) {
@@ -99,7 +112,8 @@ pub fn file_name_part(text: &str) -> String {
 
 /// A new temporary file in `path`'s folder (so the rename stays on one file system), with the
 /// permissions `std::fs::write` would give a new file.
-fn temporary_beside(path: &Path) -> std::io::Result<NamedTempFile> {
+/// A temporary file in `path`'s folder with permissions `mode` less the umask (Unix).
+fn temporary_beside(path: &Path, mode: u32) -> std::io::Result<NamedTempFile> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -109,9 +123,11 @@ fn temporary_beside(path: &Path) -> std::io::Result<NamedTempFile> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt as _;
-        // Read-write for all, less the umask: what a plain `File::create` gives.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
+        // 0o666 less the umask is what a plain `File::create` gives.
+        builder.permissions(std::fs::Permissions::from_mode(mode));
     }
+    #[cfg(not(unix))]
+    let _ = mode;
     builder.tempfile_in(dir)
 }
 

@@ -20,6 +20,8 @@ use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::{HostTally, Instrument, QuestionKind};
 
 use crate::ingest::respondents::HostResponse;
+use crate::{keyring, keys};
+use sha2::{Digest, Sha256};
 
 /// Trusts whose first kiosk also leaves an older, superseded export.
 const SNAPSHOT_TRUSTS: usize = 2;
@@ -282,8 +284,9 @@ fn scored_answer(q: &surveybench_kernel::Question<'_>, k: usize, latent: f64, rn
     scored.get(worse).map_or(0, |s| s.1)
 }
 
-/// Writes both years under `out`: `<year>/respondents.csv`, `<year>/devices/*.json`,
-/// `<year>/frame.csv`. Returns the year folders, earlier first.
+/// Writes both years under `out`: `<year>/respondents.csv`, `<year>/devices/*.json` (signed),
+/// `<year>/keyring.toml` (the simulated kiosks' public keys), `<year>/frame.csv`. Returns the
+/// year folders, earlier first.
 ///
 /// # Errors
 /// An instrument or plan `simulate` cannot serve ([`CannotSimulate`]); file system errors,
@@ -302,6 +305,7 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
         std::fs::create_dir_all(&devices).with_context(|| format!("{}: cannot create", devices.display()))?;
         let mut csv = csv_header(instrument);
         let mut frame = String::from("trust,invited,undeliverable,deceased\n");
+        let mut keyring = keyring::File::new();
         for (t, trust) in trusts.iter().enumerate() {
             let year_drift = if year == plan.year { drift.sample(&mut rng) } else { 0.0 };
             let size = ((trust.size as f64) * rng.gen_range(0.9..1.1)).round() as usize;
@@ -311,7 +315,8 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
             for p in &people {
                 csv_row(&mut csv, instrument, &trust.code, p);
             }
-            write_devices(instrument, (trust, t < SNAPSHOT_TRUSTS), &people, &year.to_string(), &devices)?;
+            let kiosks = Kiosks { seed: plan.seed, period: year.to_string(), dir: &devices };
+            keyring.keys.extend(write_devices(instrument, (trust, t < SNAPSHOT_TRUSTS), &people, &kiosks)?);
             let invited = (size as f64 / trust.response_rate).round() as u32;
             let undeliverable = (f64::from(invited) * 0.02).round() as u32;
             let deceased = (f64::from(invited) * 0.004).round() as u32;
@@ -319,6 +324,7 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
         }
         write(&dir.join("respondents.csv"), &csv)?;
         write(&dir.join("frame.csv"), &frame)?;
+        write(&dir.join("keyring.toml"), &keyring.to_toml()?)?;
         dirs.push(dir);
     }
     Ok(dirs)
@@ -357,33 +363,55 @@ fn csv_row(csv: &mut String, instrument: &Instrument<'_>, trust: &str, p: &Respo
     csv.push('\n');
 }
 
-/// Splits a trust's respondents over its kiosks and writes each kiosk's export. In the first
-/// [`SNAPSHOT_TRUSTS`] trusts the first kiosk also leaves an older snapshot (sequence 1, half
-/// its respondents) beside its final export (sequence 2), as a device exported twice in the
-/// period would; the host must count it once.
+/// Where and for when a trust's simulated kiosks report, and the seed their keys come from.
+struct Kiosks<'a> {
+    seed: u64,
+    period: String,
+    dir: &'a Path,
+}
+
+impl Kiosks<'_> {
+    /// The key of simulated kiosk `device`: from the simulation's seed, the device and the
+    /// period, so the same seed gives the same keys (they are not secrets).
+    fn key(&self, device: &str, site: &str) -> Result<keys::Made> {
+        let seed = Sha256::digest(format!("surveybench simulate {} {device} {}", self.seed, self.period));
+        keys::make(seed.into(), device, site, &self.period)
+    }
+
+    /// Writes `tally`'s export, signed by `key`, as `name` with the header's sequence.
+    fn write(&self, tally: &HostTally<'_>, key: &keys::Made, sequence: u32, name: &str) -> Result<()> {
+        let header = Header::new(&key.entry.device, &key.entry.site, &self.period, sequence)
+            .and_then(|h| h.signed_by(&key.entry.id))
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut out = keys::Buffer::default();
+        export::stream_signed(tally, &header, keys::Ed25519ph::new(&key.signing), &mut out)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        out.0.push(b'\n');
+        crate::output::write(&self.dir.join(name), &out.0)
+    }
+}
+
+/// Splits a trust's respondents over its kiosks and writes each kiosk's signed export; returns
+/// their keyring entries. In the first [`SNAPSHOT_TRUSTS`] trusts the first kiosk also leaves
+/// an older snapshot (sequence 1, half its respondents) beside its final export (sequence 2),
+/// as a device exported twice in the period would; the host must count it once.
 fn write_devices(
     instrument: &'static Instrument<'static>,
     (trust, snapshot): (&Trust, bool),
     people: &[Respondent],
-    period: &str,
-    dir: &Path,
-) -> Result<()> {
-    let mut buf = vec![0u8; export::max_encoded_len(instrument)];
+    kiosks: &Kiosks<'_>,
+) -> Result<Vec<keyring::Entry>> {
     let mut r = HostResponse::new(instrument)?;
+    let mut entries = Vec::new();
     for kiosk in 0..trust.kiosks {
         let mine: Vec<&Respondent> = people.iter().skip(kiosk).step_by(trust.kiosks).collect();
         let device = format!("{}-kiosk{}", trust.code, kiosk + 1);
+        let key = kiosks.key(&device, &trust.code)?;
         let mut tally = Box::new(HostTally::new(instrument)?);
         let half = mine.len() / 2;
         for (i, p) in mine.iter().enumerate() {
             if snapshot && kiosk == 0 && i == half {
-                let header =
-                    Header::new(&device, &trust.code, period, 1).map_err(|e| anyhow::anyhow!("{e}"))?;
-                let n = export::encode(&*tally, &header, &mut buf).map_err(|e| anyhow::anyhow!("{e}"))?;
-                write(
-                    &dir.join(format!("{device}-seq1.json")),
-                    &format!("{}\n", String::from_utf8_lossy(&buf[..n])),
-                )?;
+                kiosks.write(&tally, &key, 1, &format!("{device}-seq1.json"))?;
             }
             r.reset();
             for (k, &code) in p.answers.iter().enumerate() {
@@ -394,12 +422,10 @@ fn write_devices(
             tally.commit(&r)?;
         }
         let sequence = if snapshot && kiosk == 0 { 2 } else { 1 };
-        let header =
-            Header::new(&device, &trust.code, period, sequence).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let n = export::encode(&*tally, &header, &mut buf).map_err(|e| anyhow::anyhow!("{e}"))?;
-        write(&dir.join(format!("{device}.json")), &format!("{}\n", String::from_utf8_lossy(&buf[..n])))?;
+        kiosks.write(&tally, &key, sequence, &format!("{device}.json"))?;
+        entries.push(key.entry);
     }
-    Ok(())
+    Ok(entries)
 }
 
 #[cfg(test)]

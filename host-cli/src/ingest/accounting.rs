@@ -40,6 +40,9 @@ pub struct InputTotals {
     pub skipped: u64,
     /// Exports counted once elsewhere: older snapshots and repeated copies of a device's export.
     pub superseded: u64,
+    /// Device exports read without a signature and admitted by `--allow-unsigned` (counted or
+    /// superseded like the others); 0 for every other kind of file.
+    pub unsigned: u64,
     /// For a repeat, the file whose content it repeats.
     pub same_as: Option<String>,
 }
@@ -59,6 +62,7 @@ impl InputTotals {
         self.used += other.used;
         self.skipped += other.skipped;
         self.superseded += other.superseded;
+        self.unsigned += other.unsigned;
     }
 
     /// Moves `n` used rows or exports to skipped (their data could not be merged).
@@ -93,6 +97,9 @@ impl fmt::Display for InputTotals {
         )?;
         if self.kind == InputKind::DeviceExports {
             write!(f, " + {} superseded", self.superseded)?;
+            if self.unsigned > 0 {
+                write!(f, "; {} unsigned", self.unsigned)?;
+            }
         }
         write!(f, " ({} lines, {} blank)", self.lines, self.blank_lines)
     }

@@ -12,6 +12,38 @@ use sha2::{Digest, Sha256};
 use super::Problem;
 use super::accounting::{InputKind, InputTotals};
 use super::records::count_lines;
+use crate::keyring::Keyring;
+
+/// Which device exports may count: signed ones whose signature the keyring verifies (and whose
+/// device, site and period it allows), and unsigned ones only when allowed.
+#[derive(Clone, Copy)]
+pub struct Admission<'a> {
+    /// The keys (`--keyring`).
+    pub keyring: &'a Keyring,
+    /// Whether unsigned exports count (`--allow-unsigned`).
+    pub allow_unsigned: bool,
+}
+
+impl Admission<'_> {
+    /// Whether the decoded export `bytes` with `header` may count: `Ok(true)` signed and
+    /// verified, `Ok(false)` unsigned and allowed.
+    ///
+    /// # Errors
+    /// Why it must not count.
+    pub fn admit(&self, bytes: &[u8], header: &Header) -> Result<bool, String> {
+        match (&header.key, self.keyring.is_empty()) {
+            (Some(_), true) => {
+                Err("signed export, but no keyring was given to check it against (--keyring FILE)".to_owned())
+            }
+            (Some(_), false) => self.keyring.verify(bytes, header).map(|()| true),
+            (None, _) if self.allow_unsigned => Ok(false),
+            (None, _) => Err(
+                "unsigned export (format version 1): its origin cannot be checked; it counts only with --allow-unsigned"
+                    .to_owned(),
+            ),
+        }
+    }
+}
 
 /// One decoded device export.
 pub struct DeviceExport {
@@ -25,6 +57,8 @@ pub struct DeviceExport {
     pub header: Header,
     /// SHA-256 of its bytes, to tell a repeated export from a conflicting one.
     pub hash: [u8; 32],
+    /// Whether its signature was verified (`false`: unsigned, counted by `--allow-unsigned`).
+    pub signed: bool,
     /// Its tally while [`KEEP`] allows; otherwise it is read again if it counts, so memory grows
     /// with the devices counted, not with the exports given.
     pub tally: Option<Box<HostTally<'static>>>,
@@ -96,6 +130,7 @@ fn longest(instrument: &Instrument<'_>) -> usize {
 pub fn read(
     path: &Path,
     instrument: &'static Instrument<'static>,
+    admission: Admission<'_>,
     kept: &AtomicUsize,
     problems: &mut Vec<Problem>,
 ) -> ExportFile {
@@ -116,7 +151,8 @@ pub fn read(
             return ExportFile { exports: Vec::new(), totals, hash: None };
         }
     };
-    let mut reader = Lines { path, limit, scratch: &mut scratch, kept, totals: &mut totals, problems };
+    let mut reader =
+        Lines { path, limit, admission, scratch: &mut scratch, kept, totals: &mut totals, problems };
     let result = if usize::try_from(size).is_ok_and(|s| s <= limit) {
         let mut bytes = Vec::new();
         std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| e.to_string()).map(|_| {
@@ -127,7 +163,16 @@ pub fn read(
         reader.stream(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| e.to_string())
     };
     match result {
-        Ok((exports, hash)) => ExportFile { exports, totals, hash: Some(hash) },
+        Ok((exports, hash)) => {
+            if totals.unsigned > 0 {
+                let message = format!(
+                    "{} unsigned export(s) admitted by --allow-unsigned: their origin cannot be checked",
+                    totals.unsigned
+                );
+                problems.push(Problem::note(path, None, message));
+            }
+            ExportFile { exports, totals, hash: Some(hash) }
+        }
         Err(e) => {
             problems.push(Problem::error(path, None, format!("cannot read: {e}; file skipped")));
             totals.unuse(totals.used);
@@ -156,10 +201,16 @@ pub fn reread(
     Ok(tally)
 }
 
+/// The line (1-based) that the byte at `start` of `bytes` is on.
+fn trimmed_line(bytes: &[u8], start: usize) -> u64 {
+    1 + bytes.iter().take(start).filter(|&&b| b == b'\n').count() as u64
+}
+
 /// Reading one file's exports.
 struct Lines<'a> {
     path: &'a Path,
     limit: usize,
+    admission: Admission<'a>,
     scratch: &'a mut HostTally<'static>,
     kept: &'a AtomicUsize,
     totals: &'a mut InputTotals,
@@ -174,9 +225,9 @@ impl Lines<'_> {
         let trimmed = bytes.trim_ascii();
         if let Ok(header) = decode(trimmed, self.scratch) {
             self.totals.read = 1;
-            self.totals.used = 1;
             self.totals.blank_lines = self.totals.lines.saturating_sub(1);
-            return vec![self.export(1, (start as u64, trimmed.len()), trimmed, header)];
+            let line = trimmed_line(bytes, start);
+            return self.admit(line, (start as u64, trimmed.len()), trimmed, header).into_iter().collect();
         }
         let mut out = Vec::new();
         let mut offset = 0u64;
@@ -257,8 +308,8 @@ impl Lines<'_> {
         self.totals.read += 1;
         match decode(trimmed, self.scratch) {
             Ok(header) => {
-                self.totals.used += 1;
-                out.push(self.export(line_no, (offset + start as u64, trimmed.len()), trimmed, header));
+                let span = (offset + start as u64, trimmed.len());
+                out.extend(self.admit(line_no, span, trimmed, header));
             }
             Err(message) => {
                 self.totals.skipped += 1;
@@ -268,12 +319,26 @@ impl Lines<'_> {
         }
     }
 
-    /// The export just decoded into the scratch tally, which it keeps a copy of while the run's
-    /// budget of kept tallies lasts.
-    fn export(&mut self, line: u64, span: (u64, usize), bytes: &[u8], header: Header) -> DeviceExport {
+    /// The export just decoded into the scratch tally, if it may count (signed and verified, or
+    /// unsigned and allowed), keeping a copy of its tally while the run's budget lasts; else an
+    /// error naming the line.
+    fn admit(&mut self, line: u64, span: (u64, usize), bytes: &[u8], header: Header) -> Option<DeviceExport> {
+        let signed = match self.admission.admit(bytes, &header) {
+            Ok(signed) => signed,
+            Err(why) => {
+                self.totals.skipped += 1;
+                let message = format!("device export skipped: {why}");
+                self.problems.push(Problem::error(self.path, Some(line), message));
+                return None;
+            }
+        };
+        self.totals.used += 1;
+        if !signed {
+            self.totals.unsigned += 1;
+        }
         let keep = self.kept.fetch_add(1, Ordering::Relaxed) < KEEP;
         let tally = keep.then(|| Box::new(self.scratch.clone()));
         let hash = Sha256::digest(bytes).into();
-        DeviceExport { path: self.path.to_owned(), line, span, header, hash, tally }
+        Some(DeviceExport { path: self.path.to_owned(), line, span, header, hash, signed, tally })
     }
 }

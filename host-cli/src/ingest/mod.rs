@@ -100,6 +100,10 @@ pub struct Options {
     pub survey_year: Option<u16>,
     /// The survey period device exports must report, when given (`--period`).
     pub period: Option<String>,
+    /// The keys signed device exports are checked against (`--keyring`).
+    pub keyring: std::sync::Arc<crate::keyring::Keyring>,
+    /// Whether unsigned (version 1) device exports count (`--allow-unsigned`).
+    pub allow_unsigned: bool,
 }
 
 enum Parsed {
@@ -125,7 +129,9 @@ fn parse_file(
 ) -> FileRead {
     let mut problems = Vec::new();
     if path.extension().and_then(|e| e.to_str()) != Some("csv") {
-        let file = export::read(path, instrument, kept, &mut problems);
+        let admission =
+            export::Admission { keyring: &options.keyring, allow_unsigned: options.allow_unsigned };
+        let file = export::read(path, instrument, admission, kept, &mut problems);
         return FileRead {
             parsed: Parsed::Exports(file.exports),
             problems,
