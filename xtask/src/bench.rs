@@ -66,10 +66,10 @@ fn surveybench(args: &[&str]) -> Result<Vec<u8>, String> {
     }
 }
 
-/// National respondents of a benchmark over `input`.
-fn respondents(input: &Path) -> Result<u64, String> {
+/// National respondents of a benchmark with `args` (inputs and flags).
+fn respondents(args: &[&str]) -> Result<u64, String> {
     let json: serde_json::Value =
-        serde_json::from_slice(&surveybench(&["benchmark", &s(input)])?).map_err(|e| e.to_string())?;
+        serde_json::from_slice(&surveybench(&[&["benchmark"], args].concat())?).map_err(|e| e.to_string())?;
     json["national"]["respondents"].as_u64().ok_or_else(|| "no respondents".to_owned())
 }
 
@@ -98,6 +98,7 @@ fn measure_all(dir: &Path) -> Result<Vec<Row>, String> {
     surveybench(&["simulate", "--seed", "2024", "--out", &s(&sim)])?;
     let national = sim.join("2024/respondents.csv");
     let devices = sim.join("2024/devices");
+    let keyring = sim.join("2024/keyring.toml");
     let csvs = [
         ("national", national.clone()),
         ("10x", repeat(&national, 10, dir)?),
@@ -109,7 +110,7 @@ fn measure_all(dir: &Path) -> Result<Vec<Row>, String> {
     for (name, csv) in &csvs {
         let floor = Row {
             case: format!("byte scan, {name} CSV (floor)"),
-            respondents: respondents(csv)?,
+            respondents: respondents(&[&s(csv)])?,
             runs: runs("python3", &["-c", BYTE_SCAN, &s(csv)], RUNS)?,
             floor: None,
         };
@@ -118,14 +119,14 @@ fn measure_all(dir: &Path) -> Result<Vec<Row>, String> {
     }
     rows.push(Row {
         case: "surveybench, national device exports".into(),
-        respondents: respondents(&devices)?,
-        runs: runs(&bin, &["benchmark", &s(&devices)], RUNS)?,
+        respondents: respondents(&["--keyring", &s(&keyring), &s(&devices)])?,
+        runs: runs(&bin, &["benchmark", "--keyring", &s(&keyring), &s(&devices)], RUNS)?,
         floor: None,
     });
     for ((name, csv), floor) in csvs.iter().zip(&floors) {
         rows.push(Row {
             case: format!("surveybench, {name} CSV"),
-            respondents: respondents(csv)?,
+            respondents: respondents(&[&s(csv)])?,
             runs: runs(&bin, &["benchmark", &s(csv)], RUNS)?,
             floor: Some(*floor),
         });
@@ -139,7 +140,7 @@ fn measure_all(dir: &Path) -> Result<Vec<Row>, String> {
     let r_args = [script.as_str(), &s(&instrument), &s(&national), &r_out, &r_sections];
     rows.push(Row {
         case: "R survey (svymean.R), national CSV".into(),
-        respondents: respondents(&national)?,
+        respondents: respondents(&[&s(&national)])?,
         runs: runs("Rscript", &r_args, R_RUNS)?,
         floor: floors.first().copied(),
     });

@@ -16,7 +16,10 @@ fn surveybench(args: &[&str]) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("surveybench {} failed", args.join(" "))) }
 }
 
-/// The first export in `devices` (not an older snapshot), and its device id.
+/// The first export in `devices` (not an older snapshot) as an unsigned (version 1) export,
+/// and its device id. The copies made of it differ in their device id, which no signature
+/// would survive: the stress cases read them with `--allow-unsigned` (they measure memory;
+/// signature checks are measured by `cargo xtask bench`).
 fn template(devices: &Path) -> Result<(String, String), String> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(devices)
         .map_err(|e| e.to_string())?
@@ -32,7 +35,15 @@ fn template(devices: &Path) -> Result<(String, String), String> {
         .and_then(|rest| rest.split('"').next())
         .ok_or("no device field")?
         .to_owned();
-    Ok((text.trim().to_owned(), device))
+    Ok((unsigned(text.trim())?, device))
+}
+
+/// `export` (signed, version 2) as version 1: no `key`, no `signature`.
+fn unsigned(export: &str) -> Result<String, String> {
+    let body = export.rsplit_once(",\"signature\":").ok_or("export is not signed")?.0;
+    let key_at = body.find(",\"key\":\"").ok_or("no key field")?;
+    let key_end = body[key_at + 8..].find('"').ok_or("no key field")? + key_at + 9;
+    Ok(format!("{}{}}}", &body[..key_at], &body[key_end..]).replacen("\"version\":2,", "\"version\":1,", 1))
 }
 
 /// A case: its name, the goal, and the `surveybench` arguments.
@@ -91,18 +102,25 @@ fn cases(dir: &Path) -> Result<Vec<Case>, String> {
     wide.push_str("\nRT5\n");
     let wide_csv = dir.join("wide.csv");
     std::fs::write(&wide_csv, wide).map_err(|e| e.to_string())?;
-    let fft_args = |p: &Path| vec!["benchmark".into(), "--instrument".into(), "fft".into(), s(p)];
+    let fft_args = |p: &Path| {
+        vec!["benchmark".into(), "--instrument".into(), "fft".into(), "--allow-unsigned".into(), s(p)]
+    };
     Ok(vec![
         (
             "national, device exports (baseline)".into(),
             "-",
-            vec!["benchmark".into(), s(&sim.join("2024/devices"))],
+            vec![
+                "benchmark".into(),
+                "--keyring".into(),
+                s(&sim.join("2024/keyring.toml")),
+                s(&sim.join("2024/devices")),
+            ],
         ),
         ("100,000 small exports".into(), "<= 500 MB", fft_args(&many)),
         (
             format!("{:.2} GB .jsonl ({lines} exports)", jsonl_size(&jsonl)),
             "<= 1 GB",
-            vec!["benchmark".into(), s(&jsonl)],
+            vec!["benchmark".into(), "--allow-unsigned".into(), s(&jsonl)],
         ),
         ("500 MB line naming another instrument".into(), "<= 1 GB", vec!["benchmark".into(), s(&bad_line)]),
         ("header of 10^6 columns".into(), "refused in <= 2 s", fft_args(&wide_csv)),
@@ -131,4 +149,16 @@ pub fn stress() -> Result<(), String> {
     });
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_signed_export_loses_its_key_and_signature() {
+        let signed =
+            r#"{"format":"f","version":2,"sequence":1,"key":"0a1b","strata":9,"pairs":[],"signature":"ff"}"#;
+        let want = r#"{"format":"f","version":1,"sequence":1,"strata":9,"pairs":[]}"#;
+        assert_eq!(super::unsigned(signed).unwrap(), want);
+        assert!(super::unsigned(want).is_err());
+    }
 }
