@@ -1,5 +1,5 @@
 //! The keyring: which kiosks may report, with which public keys, for which site and periods
-//! (docs/formats.md §7), and the check every signed export must pass before it counts.
+//! (docs/formats.md §10), and the check every signed export must pass before it counts.
 //!
 //! The analyst's side holds public keys only. A device may have several keys (an old and a new
 //! one after rotation); each export names the key that signed it.
@@ -126,7 +126,7 @@ impl File {
     pub fn to_toml(&self) -> Result<String> {
         let body = toml::to_string(self).context("keyring as TOML")?;
         Ok(format!(
-            "# surveybench keyring (docs/formats.md §7): public keys only; keep it where exports cannot\n\
+            "# surveybench keyring (docs/formats.md §10): public keys only; keep it where exports cannot\n\
              # change it. Revoke a key with `revoked = true`.\n{body}"
         ))
     }

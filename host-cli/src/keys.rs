@@ -1,5 +1,5 @@
 //! Device keys: `surveybench keys new` makes a kiosk's key pair, its provisioning image and its
-//! keyring entry (docs/formats.md §6 and §7); simulated kiosks sign with the same code.
+//! keyring entry (docs/formats.md §9 and §10); simulated kiosks sign with the same code.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,4 @@
-//! Signed kiosk exports end to end on the host (docs/formats.md §2, §6, §7): `keys new`
+//! Signed kiosk exports end to end on the host (docs/formats.md §2, §9, §10): `keys new`
 //! provisions a kiosk, the kiosk's key (read back from its provisioning image) signs its
 //! exports, and `benchmark --keyring` counts the genuine ones and rejects every forgery with
 //! exit 2, an error naming the file and the reason, and no figure changed.

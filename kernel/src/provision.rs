@@ -1,5 +1,5 @@
 //! The kiosk's provisioning image: who the kiosk is, where and for when it reports, and the key
-//! it signs its exports with (docs/formats.md §6). `surveybench keys new` writes it; the
+//! it signs its exports with (docs/formats.md §9). `surveybench keys new` writes it; the
 //! firmware reads it from its own flash region at boot, so no key is ever in the firmware's
 //! source or binary.
 //!
