@@ -71,11 +71,25 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// The keyring `simulate` writes for `year`'s kiosks, whose signed exports count only with it
+/// (`--keyring`).
+fn keyring(sim: &Path, year: &str) -> String {
+    s(&sim.join(year).join("keyring.toml")).to_owned()
+}
+
 #[test]
 fn device_exports_and_respondent_csv_give_identical_benchmarks() {
     let (_dir, sim) = simulated();
-    let from_devices =
-        run(&["benchmark", s(&sim.join("2024/devices")), "--previous", s(&sim.join("2023/devices"))]);
+    let from_devices = run(&[
+        "benchmark",
+        "--keyring",
+        &keyring(&sim, "2024"),
+        "--keyring",
+        &keyring(&sim, "2023"),
+        s(&sim.join("2024/devices")),
+        "--previous",
+        s(&sim.join("2023/devices")),
+    ]);
     let from_csv = run(&[
         "benchmark",
         s(&sim.join("2024/respondents.csv")),
@@ -97,7 +111,9 @@ fn device_exports_and_respondent_csv_give_identical_benchmarks() {
 fn an_export_given_twice_counts_once_and_is_reported() {
     let (dir, sim) = simulated();
     let devices = sim.join("2024/devices");
-    let baseline = run(&["benchmark", s(&devices)]);
+    let ring = keyring(&sim, "2024");
+    let baseline = run(&["benchmark", "--keyring", &ring, s(&devices)]);
+    assert!(baseline.status.success(), "{}", stderr(&baseline));
     let copy = dir.path().join("copy.json");
     let first = std::fs::read_dir(&devices)
         .unwrap()
@@ -105,7 +121,7 @@ fn an_export_given_twice_counts_once_and_is_reported() {
         .find(|p| !s(p).contains("seq1"))
         .unwrap();
     std::fs::copy(&first, &copy).unwrap();
-    let twice = run(&["benchmark", s(&devices), s(&copy)]);
+    let twice = run(&["benchmark", "--keyring", &ring, s(&devices), s(&copy)]);
     assert!(twice.status.success(), "{}", stderr(&twice));
     assert_eq!(figures(&twice), figures(&baseline));
     assert!(stderr(&twice).contains("the same content as"), "{}", stderr(&twice));
@@ -122,15 +138,23 @@ fn bad_inputs_are_named_skipped_and_signalled_by_exit_code_2() {
     let text = std::fs::read_to_string(&good).unwrap();
     // Line 1 valid, line 2 truncated, line 3 not JSON at all.
     std::fs::write(&broken, format!("{}\n{}\nnot json\n", text.trim(), &text[..text.len() / 2])).unwrap();
-    let baseline = run(&["benchmark", s(&devices)]);
-    let o = run(&["benchmark", s(&devices), s(&broken)]);
+    let ring = keyring(&sim, "2024");
+    let baseline = run(&["benchmark", "--keyring", &ring, s(&devices)]);
+    assert!(baseline.status.success(), "{}", stderr(&baseline));
+    let o = run(&["benchmark", "--keyring", &ring, s(&devices), s(&broken)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
-    assert!(err.contains(&format!("{}:2: device export skipped", broken.display())), "{err}");
-    assert!(err.contains(&format!("{}:3: device export skipped", broken.display())), "{err}");
+    // Skipped as unreadable, not for their signatures: line 1 is the signed export unchanged.
+    for line in [2, 3] {
+        let skipped = format!("{}:{line}: device export skipped: ", broken.display());
+        let message =
+            err.lines().find(|l| l.contains(&skipped)).unwrap_or_else(|| panic!("line {line}: {err}"));
+        assert!(message.ends_with(": malformed JSON or a value of the wrong type"), "{message}");
+    }
+    assert!(!err.contains("signature"), "{err}");
     // Line 1 repeats an export already read, so the figures are those of the clean run.
     assert_eq!(figures(&o), figures(&baseline));
-    let strict = run(&["benchmark", "--strict", s(&devices), s(&broken)]);
+    let strict = run(&["benchmark", "--keyring", &ring, "--strict", s(&devices), s(&broken)]);
     assert_eq!(strict.status.code(), Some(1));
     assert!(stderr(&strict).contains("--strict"), "{}", stderr(&strict));
     assert!(strict.stdout.is_empty());
@@ -144,8 +168,16 @@ fn an_export_for_another_instrument_is_named() {
         run(&["simulate", "--instrument", "fft", "--trusts", "3", "--respondents", "300", "--out", s(&sim)]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (_d2, cmh) = simulated();
-    let o = run(&["benchmark", s(&cmh.join("2024/devices")), s(&sim.join("2024/devices"))]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = run(&[
+        "benchmark",
+        "--keyring",
+        &keyring(&cmh, "2024"),
+        "--keyring",
+        &keyring(&sim, "2024"),
+        s(&cmh.join("2024/devices")),
+        s(&sim.join("2024/devices")),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("export is for instrument `fft`, not `cmh-2024`"), "{}", stderr(&o));
 }
 
@@ -200,12 +232,23 @@ fn a_bundled_instrument_and_the_builtin_profile_load_back_from_files() {
     let o = run(&["method", "show"]);
     std::fs::write(&profile, &o.stdout).unwrap();
     let input = sim.join("2024/devices");
-    let builtin = run(&["benchmark", s(&input)]);
-    let from_files = run(&["benchmark", "--instrument", s(&instrument), "--method", s(&profile), s(&input)]);
+    let ring = keyring(&sim, "2024");
+    let builtin = run(&["benchmark", "--keyring", &ring, s(&input)]);
+    assert!(builtin.status.success(), "{}", stderr(&builtin));
+    let from_files = run(&[
+        "benchmark",
+        "--keyring",
+        &ring,
+        "--instrument",
+        s(&instrument),
+        "--method",
+        s(&profile),
+        s(&input),
+    ]);
     assert!(from_files.status.success(), "{}", stderr(&from_files));
     assert_eq!(stdout(&builtin), stdout(&from_files));
     std::fs::write(&profile, "name = \"broken\"\n").unwrap();
-    let o = run(&["benchmark", "--method", s(&profile), s(&input)]);
+    let o = run(&["benchmark", "--keyring", &ring, "--method", s(&profile), s(&input)]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains(&format!("{}: not a method profile", profile.display())), "{}", stderr(&o));
 }
@@ -219,12 +262,18 @@ fn at(base: &Path, rel: &str) -> String {
 fn the_report_and_csv_of_a_seeded_simulation_are_stable() {
     let (_dir, sim) = simulated();
     let (now, before) = (at(&sim, "2024/devices"), at(&sim, "2023/devices"));
-    let o = run(&["benchmark", &now]);
+    let (ring_now, ring_before) = (keyring(&sim, "2024"), keyring(&sim, "2023"));
+    let o = run(&["benchmark", "--keyring", &ring_now, &now]);
+    assert!(o.status.success(), "{}", stderr(&o));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let trust = json["trusts"][0]["trust"].as_str().unwrap().to_owned();
     // Frames ride along as inputs: a folder or file with a sample-frame header is one.
     let o = run(&[
         "report",
+        "--keyring",
+        &ring_now,
+        "--keyring",
+        &ring_before,
         "--trust",
         &trust,
         &now,
@@ -237,14 +286,22 @@ fn the_report_and_csv_of_a_seeded_simulation_are_stable() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     insta::assert_snapshot!("report_first_trust", stdout(&o));
-    let o = run(&["benchmark", "--format", "csv", &now]);
+    let o = run(&["benchmark", "--keyring", &ring_now, "--format", "csv", &now]);
+    assert!(o.status.success(), "{}", stderr(&o));
     insta::assert_snapshot!("benchmark_csv_head", stdout(&o).lines().take(12).collect::<Vec<_>>().join("\n"));
 }
 
 #[test]
 fn an_unknown_trust_is_an_error_listing_the_trusts() {
     let (_dir, sim) = simulated();
-    let o = run(&["report", "--trust", "NOPE", s(&sim.join("2024/devices"))]);
+    let o = run(&[
+        "report",
+        "--keyring",
+        &keyring(&sim, "2024"),
+        "--trust",
+        "NOPE",
+        s(&sim.join("2024/devices")),
+    ]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("trust `NOPE` is not in the data (trusts: "), "{}", stderr(&o));
 }
@@ -295,12 +352,16 @@ fn without_age_and_sex_columns_the_age_and_sex_answers_place_respondents() {
 fn csv_files_that_are_not_respondent_files_or_frames_are_refused() {
     let (dir, sim) = simulated();
     let devices = sim.join("2024/devices");
-    let baseline = run(&["benchmark", s(&devices)]);
+    let ring = keyring(&sim, "2024");
+    let baseline = run(&["benchmark", "--keyring", &ring, s(&devices)]);
+    assert!(baseline.status.success(), "{}", stderr(&baseline));
     let bench_csv = dir.path().join("benchmark.csv");
-    std::fs::write(&bench_csv, run(&["benchmark", "--format", "csv", s(&devices)]).stdout).unwrap();
+    let csv = run(&["benchmark", "--keyring", &ring, "--format", "csv", s(&devices)]);
+    assert!(csv.status.success(), "{}", stderr(&csv));
+    std::fs::write(&bench_csv, csv.stdout).unwrap();
     let frame = dir.path().join("frame-notes.csv");
     std::fs::write(&frame, "trust,invited,undeliverable,deceased,notes\nRA1,100,1,0,x\n").unwrap();
-    let o = run(&["benchmark", s(&devices), s(&bench_csv), "--frame", s(&frame)]);
+    let o = run(&["benchmark", "--keyring", &ring, s(&devices), s(&bench_csv), "--frame", s(&frame)]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("no question, age or sex column: not a respondent file; file skipped"), "{err}");
@@ -311,7 +372,13 @@ fn csv_files_that_are_not_respondent_files_or_frames_are_refused() {
 #[test]
 fn a_trust_with_both_device_exports_and_respondent_rows_is_pointed_out() {
     let (_dir, sim) = simulated();
-    let o = run(&["benchmark", s(&sim.join("2024/devices")), s(&sim.join("2024/respondents.csv"))]);
+    let o = run(&[
+        "benchmark",
+        "--keyring",
+        &keyring(&sim, "2024"),
+        s(&sim.join("2024/devices")),
+        s(&sim.join("2024/respondents.csv")),
+    ]);
     assert!(
         stderr(&o).contains("both are counted: make sure they are not the same respondents"),
         "{}",

@@ -108,6 +108,12 @@ fn console_text(dir: &Path) -> (String, Vec<(String, String)>) {
     (text, filed)
 }
 
+/// The keyring of the kiosks whose exports [`console_text`] simulated in `dir`: they are signed,
+/// and count only with it (`--keyring`).
+fn keyring(dir: &Path) -> String {
+    s(&dir.join("sim/2024/keyring.toml")).to_owned()
+}
+
 /// `out` holds exactly `filed`: each name with exactly its bytes.
 fn assert_filed(out: &Path, filed: &[(String, String)]) {
     let mut expected: Vec<String> = filed.iter().map(|(n, _)| n.clone()).collect();
@@ -138,8 +144,13 @@ fn exports_among_console_text_and_crlf_are_filed_from_a_file() {
     for (i, (_, bytes)) in filed.iter().enumerate() {
         std::fs::write(direct.join(format!("{i}.json")), bytes).unwrap();
     }
-    let (a, b) = (run(&["benchmark", s(&out)]), run(&["benchmark", s(&direct)]));
+    let ring = keyring(dir.path());
+    let (a, b) = (
+        run(&["benchmark", "--keyring", &ring, s(&out)]),
+        run(&["benchmark", "--keyring", &ring, s(&direct)]),
+    );
     assert!(a.status.success(), "{}", stderr(&a));
+    assert!(b.status.success(), "{}", stderr(&b));
     assert_eq!(trusts(&a), trusts(&b));
 }
 

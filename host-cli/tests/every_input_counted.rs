@@ -34,6 +34,24 @@ fn simulated() -> (TempDir, PathBuf) {
     (dir, out.join("2024"))
 }
 
+/// The keyring `simulate` writes for the kiosks of the simulated `year` (a `<sim>/<year>`
+/// folder): their signed exports count only with it (`--keyring`).
+fn keyring(year: &Path) -> String {
+    s(&year.join("keyring.toml")).to_owned()
+}
+
+/// `export`, a simulated (signed) export that a test changes, as the unsigned version 1
+/// document it would have been: `version` 1, no `key`, no `signature`. A changed signed export
+/// fails its signature, which is not what those tests are about; they read it with
+/// `--allow-unsigned`.
+fn unsigned(mut export: Value) -> Value {
+    let doc = export.as_object_mut().expect("an export object");
+    assert_eq!(doc.get("version"), Some(&Value::from(2)), "a signed export");
+    assert!(doc.remove("key").is_some() && doc.remove("signature").is_some(), "a signed export");
+    doc.insert("version".to_owned(), Value::from(1));
+    export
+}
+
 /// The per-input totals of this year, with every file's `read = used + skipped + superseded`
 /// checked.
 fn inputs(json: &Value) -> Vec<Value> {
@@ -132,8 +150,8 @@ fn crlf_sample_frames_name_the_right_line() {
     lines[2] = "RXX,many,0,0";
     let path = dir.path().join("frame.csv");
     std::fs::write(&path, lines.join("\r\n") + "\r\n").unwrap();
-    let o = run(&["benchmark", s(&year.join("devices")), "--frame", s(&path)]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["benchmark", "--keyring", &keyring(&year), s(&year.join("devices")), "--frame", s(&path)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains(&format!("{}:3: invited `many`", s(&path))), "{}", stderr(&o));
 }
 
@@ -170,28 +188,29 @@ fn the_same_file_by_any_name_link_or_copy_counts_once() {
     assert!(walked.status.code().is_some(), "the walk ends");
 }
 
-/// Two exports of one device, `first` and `second`, written as files in a fresh folder.
-fn two_exports(edit: impl Fn(&mut Value)) -> (TempDir, PathBuf, PathBuf) {
+/// Two exports of one device written as files in a fresh folder: `first`, the simulated signed
+/// export as the kiosk wrote it, and `second`, its [`unsigned`] copy changed by `edit`; and the
+/// simulated year's keyring. Read them with `--keyring` and `--allow-unsigned`.
+fn two_exports(edit: impl Fn(&mut Value)) -> (TempDir, PathBuf, PathBuf, String) {
     let (dir, year) = simulated();
     let export = std::fs::read_to_string(year.join("devices").join("RD0-kiosk1.json")).unwrap();
-    let first: Value = serde_json::from_str(&export).unwrap();
-    let mut second = first.clone();
+    let mut second = unsigned(serde_json::from_str(&export).unwrap());
     edit(&mut second);
     let (a, b) = (dir.path().join("first.json"), dir.path().join("second.json"));
-    std::fs::write(&a, first.to_string()).unwrap();
+    std::fs::write(&a, export).unwrap();
     std::fs::write(&b, second.to_string()).unwrap();
-    (dir, a, b)
+    (dir, a, b, keyring(&year))
 }
 
 /// Regression: one device reporting two sites was a note, and path order decided which counted.
 #[test]
 fn one_device_with_two_sites_or_periods_is_an_error_naming_both_files() {
     for (field, value) in [("site", "RZZ"), ("period", "2023")] {
-        let (_dir, a, b) = two_exports(|e| {
+        let (_dir, a, b, ring) = two_exports(|e| {
             e[field] = Value::from(value);
             e["sequence"] = Value::from(e["sequence"].as_u64().unwrap() + 1);
         });
-        let o = run(&["benchmark", s(&a), s(&b)]);
+        let o = run(&["benchmark", "--keyring", &ring, "--allow-unsigned", s(&a), s(&b)]);
         assert_eq!(o.status.code(), Some(1), "{field}: nothing usable is left: {}", stderr(&o));
         let err = stderr(&o);
         assert!(
@@ -204,7 +223,7 @@ fn one_device_with_two_sites_or_periods_is_an_error_naming_both_files() {
 /// Regression: two different exports with one device and sequence: the first path won.
 #[test]
 fn one_sequence_with_two_contents_is_an_error_and_neither_counts() {
-    let (dir, a, b) = two_exports(|e| {
+    let (dir, a, b, ring) = two_exports(|e| {
         e["responses"]["rejected"] = Value::from(e["responses"]["rejected"].as_u64().unwrap() + 1);
         e["responses"]["started"] = Value::from(e["responses"]["started"].as_u64().unwrap() + 1);
     });
@@ -213,7 +232,7 @@ fn one_sequence_with_two_contents_is_an_error_and_neither_counts() {
         .map(|e| e.unwrap().path())
         .find(|p| !s(p).contains("RD0-kiosk1") && !s(p).contains("seq"))
         .unwrap();
-    let o = run(&["benchmark", s(&a), s(&b), s(&other)]);
+    let o = run(&["benchmark", "--keyring", &ring, "--allow-unsigned", s(&a), s(&b), s(&other)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("differs between"), "{}", stderr(&o));
     let json = json(&o);
@@ -224,9 +243,10 @@ fn one_sequence_with_two_contents_is_an_error_and_neither_counts() {
 #[test]
 fn exports_for_another_period_than_period_are_errors() {
     let (_dir, year) = simulated();
-    let devices = year.join("devices");
-    assert!(run(&["benchmark", "--period", "2024", s(&devices)]).status.success());
-    let o = run(&["benchmark", "--period", "2025", s(&devices)]);
+    let (devices, ring) = (year.join("devices"), keyring(&year));
+    let o = run(&["benchmark", "--keyring", &ring, "--period", "2024", s(&devices)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(&["benchmark", "--keyring", &ring, "--period", "2025", s(&devices)]);
     assert_eq!(o.status.code(), Some(1), "every export skipped: {}", stderr(&o));
     assert!(stderr(&o).contains("not the survey period 2025 (--period)"), "{}", stderr(&o));
 }
@@ -249,7 +269,8 @@ fn answers_removed_by_routing_are_reported_with_cleaned_ones() {
     assert!(stderr(&o).contains(&format!("{national} removed by routing")), "{}", stderr(&o));
 }
 
-/// An FFT export whose counters are near 2^32, for device `device`.
+/// An FFT export whose counters are near 2^32, for device `device` ([`unsigned`]: read it with
+/// `--allow-unsigned`).
 fn huge_fft_export(dir: &Path, device: &str) -> PathBuf {
     let sim = dir.join("fft");
     if !sim.exists() {
@@ -272,7 +293,7 @@ fn huge_fft_export(dir: &Path, device: &str) -> PathBuf {
         .map(|e| e.unwrap().path())
         .find(|p| !s(p).contains("seq"))
         .unwrap();
-    let mut e: Value = serde_json::from_str(&std::fs::read_to_string(first).unwrap()).unwrap();
+    let mut e = unsigned(serde_json::from_str(&std::fs::read_to_string(first).unwrap()).unwrap());
     let extra = 3_000_000_000u64;
     let r = &mut e["responses"];
     for k in ["started", "completed"] {
@@ -292,9 +313,12 @@ fn huge_fft_export(dir: &Path, device: &str) -> PathBuf {
 fn a_merge_overflow_skips_that_file_names_it_and_the_run_goes_on() {
     let dir = TempDir::new().unwrap();
     let (a, b) = (huge_fft_export(dir.path(), "big-1"), huge_fft_export(dir.path(), "big-2"));
-    let o = run(&["benchmark", "--instrument", "fft", s(&a), s(&b)]);
+    let o = run(&["benchmark", "--instrument", "fft", "--allow-unsigned", s(&a), s(&b)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains(&format!("error: {}", s(&b))), "{}", stderr(&o));
+    let err = stderr(&o);
+    let named = format!("error: {}: ", s(&b));
+    let message = err.lines().find(|l| l.starts_with(&named)).unwrap_or_else(|| panic!("{err}"));
+    assert!(message.contains("a count would overflow"), "{err}");
     let json = json(&o);
     assert!(respondents(&json) > 3_000_000_000);
 }
@@ -304,7 +328,8 @@ fn a_merge_overflow_skips_that_file_names_it_and_the_run_goes_on() {
 #[test]
 fn frames_sum_in_64_bits_and_refuse_rates_above_100_percent() {
     let (dir, year) = simulated();
-    let json0 = json(&run(&["benchmark", s(&year.join("devices"))]));
+    let ring = keyring(&year);
+    let json0 = json(&run(&["benchmark", "--keyring", &ring, s(&year.join("devices"))]));
     let trusts: Vec<(String, u64)> = json0["trusts"]
         .as_array()
         .unwrap()
@@ -320,8 +345,8 @@ fn frames_sum_in_64_bits_and_refuse_rates_above_100_percent() {
     frame.push_str("R T5,10,0,0\n");
     let path = dir.path().join("frame.csv");
     std::fs::write(&path, frame).unwrap();
-    let o = run(&["benchmark", s(&year.join("devices")), "--frame", s(&path)]);
-    assert_eq!(o.status.code(), Some(2));
+    let o = run(&["benchmark", "--keyring", &ring, s(&year.join("devices")), "--frame", s(&path)]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
         err.contains(&format!(
@@ -352,7 +377,8 @@ fn a_header_of_a_million_columns_is_refused() {
 
 /// Many exports in one large .jsonl are streamed a line at a time, and those whose tallies were
 /// not kept (past `KEEP`) are read again when counted: the figures equal those of the same
-/// exports one file each. Regression for memory that grew with every export given.
+/// exports one file each. Regression for memory that grew with every export given. (Each copy
+/// has a new device id, so it is [`unsigned`].)
 #[test]
 fn streamed_and_reread_exports_count_like_files() {
     let dir = TempDir::new().unwrap();
@@ -365,7 +391,7 @@ fn streamed_and_reread_exports_count_like_files() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| !s(p).contains("seq"))
-        .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+        .map(|p| unsigned(serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()))
         .collect();
     templates.sort_by_key(|t| t["device"].as_str().unwrap().to_owned());
     let (files, mut jsonl) = (dir.path().join("files"), String::new());
@@ -384,7 +410,7 @@ fn streamed_and_reread_exports_count_like_files() {
     }
     let path = dir.path().join("all.jsonl");
     std::fs::write(&path, jsonl).unwrap();
-    let one_file = run(&["benchmark", "--instrument", "fft", s(&path)]);
+    let one_file = run(&["benchmark", "--instrument", "fft", "--allow-unsigned", s(&path)]);
     assert_eq!(one_file.status.code(), Some(2), "{}", stderr(&one_file));
     assert!(
         stderr(&one_file)
@@ -392,7 +418,7 @@ fn streamed_and_reread_exports_count_like_files() {
         "{}",
         stderr(&one_file)
     );
-    let many_files = run(&["benchmark", "--instrument", "fft", s(&files)]);
+    let many_files = run(&["benchmark", "--instrument", "fft", "--allow-unsigned", s(&files)]);
     assert!(many_files.status.success(), "{}", stderr(&many_files));
     let (a, b) = (json(&one_file), json(&many_files));
     assert_eq!(a["questions"], b["questions"]);
@@ -402,9 +428,11 @@ fn streamed_and_reread_exports_count_like_files() {
     assert_eq!(respondents(&a), want, "every export counted once, kept or read again");
     let totals = &inputs(&a)[0];
     assert_eq!(
-        (totals["read"].as_u64(), totals["used"].as_u64()),
-        (Some(count as u64 + 1), Some(count as u64))
+        (totals["read"].as_u64(), totals["used"].as_u64(), totals["unsigned"].as_u64()),
+        (Some(count as u64 + 1), Some(count as u64), Some(count as u64))
     );
+    let unsigned: u64 = inputs(&b).iter().map(|i| i["unsigned"].as_u64().unwrap()).sum();
+    assert_eq!(unsigned, count as u64, "every file's unsigned export recorded");
 }
 
 /// A file of several blocks (read on several threads) accounts for every line as one read in
@@ -451,13 +479,13 @@ fn a_file_streamed_in_blocks_counts_every_line_exactly() {
 /// still counts, but the run names it and exits 2, as the figures may miss responses.
 #[test]
 fn an_export_reporting_storage_faults_counts_and_exits_2_naming_it() {
-    let (_dir, a, b) = two_exports(|e| {
+    let (_dir, a, b, ring) = two_exports(|e| {
         e["sequence"] = Value::from(e["sequence"].as_u64().unwrap() + 1);
         e["storage_faults"] = Value::from(1);
     });
-    let clean = run(&["benchmark", s(&a)]);
+    let clean = run(&["benchmark", "--keyring", &ring, s(&a)]);
     assert_eq!(clean.status.code(), Some(0), "{}", stderr(&clean));
-    let o = run(&["benchmark", s(&a), s(&b)]);
+    let o = run(&["benchmark", "--keyring", &ring, "--allow-unsigned", s(&a), s(&b)]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains(s(&b)) && err.contains("1 storage fault(s)"), "{err}");

@@ -31,9 +31,19 @@ fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-/// `benchmark`/`report` inputs: this year's devices and frame, last year's devices and frame.
+/// `--keyring` for both simulated years: the simulation's kiosks sign their exports, which
+/// count only with their keyring.
+fn keyrings(sim: &Path) -> Vec<String> {
+    ["2024", "2023"]
+        .iter()
+        .flat_map(|year| ["--keyring".to_owned(), sim.join(year).join("keyring.toml").display().to_string()])
+        .collect()
+}
+
+/// `benchmark`/`report` inputs: both years' [`keyrings`], this year's devices and frame, last
+/// year's devices and frame.
 fn inputs(sim: &Path) -> Vec<String> {
-    [
+    let files = [
         sim.join("2024/devices").display().to_string(),
         "--frame".into(),
         sim.join("2024/frame.csv").display().to_string(),
@@ -41,8 +51,8 @@ fn inputs(sim: &Path) -> Vec<String> {
         sim.join("2023/devices").display().to_string(),
         "--previous".into(),
         sim.join("2023/frame.csv").display().to_string(),
-    ]
-    .into()
+    ];
+    keyrings(sim).into_iter().chain(files).collect()
 }
 
 /// `report FLAGS...` followed by the fixture's inputs.

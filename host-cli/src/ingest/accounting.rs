@@ -40,8 +40,8 @@ pub struct InputTotals {
     pub skipped: u64,
     /// Exports counted once elsewhere: older snapshots and repeated copies of a device's export.
     pub superseded: u64,
-    /// Device exports read without a signature and admitted by `--allow-unsigned` (counted or
-    /// superseded like the others); 0 for every other kind of file.
+    /// Device exports read without a signature and admitted by `--allow-unsigned`, whatever
+    /// became of them next (counted, superseded or skipped in a conflict); 0 for other files.
     pub unsigned: u64,
     /// For a repeat, the file whose content it repeats.
     pub same_as: Option<String>,
