@@ -3,7 +3,8 @@
 
 use std::cell::RefCell;
 
-use surveybench_kernel::export::{Header, decode_into, encode, max_encoded_len};
+use surveybench_kernel::export::signed::SIGNATURE_LEN;
+use surveybench_kernel::export::{Header, Signer, Sink, decode_into, encode, max_encoded_len, stream_signed};
 use surveybench_kernel::{HostTally, Instrument};
 
 /// An empty host tally of `instrument` (a bundled one, which always fits).
@@ -31,9 +32,37 @@ pub fn with_scratch<R>(instrument: &'static Instrument<'static>, f: impl FnOnce(
     r
 }
 
-/// Encodes `t` with `header`; the bytes must fit [`max_encoded_len`].
+/// A signer whose every signature is zeros: the decoder checks a signature's form and place,
+/// not its value (the keyring does), so a round trip of a signed export needs no key.
+struct Zeros;
+
+impl Signer for Zeros {
+    fn update(&mut self, _: &[u8]) {}
+    fn sign(self) -> [u8; SIGNATURE_LEN] {
+        [0; SIGNATURE_LEN]
+    }
+}
+
+struct Bytes(Vec<u8>);
+
+impl Sink for Bytes {
+    type Error = ();
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Encodes `t` with `header` (signed with [`Zeros`] when the header has a key); the bytes must
+/// fit [`max_encoded_len`].
 #[must_use]
 pub fn export(t: &HostTally<'static>, header: &Header) -> Vec<u8> {
+    if header.key.is_some() {
+        let mut out = Bytes(Vec::new());
+        stream_signed(t, header, Zeros, &mut out).expect("a decoded header exports");
+        assert!(out.0.len() <= max_encoded_len(t.instrument()), "signed export longer than max_encoded_len");
+        return out.0;
+    }
     let mut buf = vec![0u8; max_encoded_len(t.instrument())];
     let n = encode(t, header, &mut buf).expect("an export fits max_encoded_len");
     buf.truncate(n);
