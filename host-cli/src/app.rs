@@ -99,12 +99,15 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             emit(None, &Profile::npsp_2024().to_toml()?)?;
             Ok(Outcome::Clean)
         }
-        Command::Collect { from, out, idle_timeout, max_exports } => collect::run(&collect::Options {
-            from: collect::source::Source::from_arg(from.as_os_str()),
-            out,
-            idle_timeout,
-            max_exports,
-        }),
+        Command::Collect { from, out, idle_timeout, max_exports, keyring } => {
+            collect::run(&collect::Options {
+                from: collect::source::Source::from_arg(from.as_os_str()),
+                out,
+                idle_timeout,
+                max_exports,
+                keyring: Keyring::load(&keyring)?,
+            })
+        }
         Command::Keys { action: KeysAction::New { device, site, period, out, keyring } } => {
             let written = keys::new(&device, &site, &period, &out, keyring.as_deref())?;
             println!("device {device} key {}", written.id);

@@ -168,6 +168,10 @@ pub enum Command {
         /// Stop once this many exports are filed (written, or found already collected).
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         max_exports: Option<u64>,
+        /// File only exports that verify against this keyring (repeat for several files); any
+        /// other export line, unsigned ones included, is a bad line.
+        #[arg(long, value_name = "FILE")]
+        keyring: Vec<PathBuf>,
     },
     /// Device keys.
     Keys {

@@ -470,3 +470,52 @@ fn an_export_reporting_storage_faults_is_filed_with_a_note() {
     assert!(err.contains(&note), "{err}");
     assert_filed(&out, &[("RT5-K1-0000000009.json".into(), format!("{faulty}\n"))]);
 }
+
+/// With `--keyring`, only exports that verify are filed: a genuine signed export is, while an
+/// edited copy of it, an unsigned export and a device the keyring does not list are bad lines.
+#[test]
+fn with_a_keyring_only_verified_exports_are_filed() {
+    let dir = TempDir::new().unwrap();
+    let keys = dir.path().join("keys");
+    let o =
+        run(&["keys", "new", "--device", "RT5-K1", "--site", "RT5", "--period", "2024", "--out", s(&keys)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let image = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "provision"))
+        .unwrap();
+    let provision = surveybench_kernel::provision::Provision::decode(&std::fs::read(image).unwrap()).unwrap();
+    let key = ed25519_dalek::SigningKey::from_bytes(&provision.seed);
+    let fft = bundled::by_id("fft").unwrap();
+    let mut tally = Box::new(HostTally::new(fft).unwrap());
+    let mut response = HostResponse::new(fft).unwrap();
+    response.answer(0, 2).unwrap();
+    tally.commit(&response).unwrap();
+    let header = Header { sequence: 3, ..provision.header().unwrap() };
+    let mut out = surveybench::keys::Buffer::default();
+    export::stream_signed(&*tally, &header, surveybench::keys::Ed25519ph::new(&key), &mut out).unwrap();
+    let genuine = String::from_utf8(out.0).unwrap();
+    let edited = genuine.replace("\"sequence\":3,", "\"sequence\":4,");
+    let console =
+        format!("{genuine}\r\n{edited}\n{}\n{}\nok\n", export("RT5-K1", 5, 2), export("RT5-K9", 1, 2));
+    let input = dir.path().join("console.txt");
+    std::fs::write(&input, console).unwrap();
+    let filed = dir.path().join("filed");
+    let keyring = keys.join("keyring.toml");
+    let o = collect(s(&input), &filed, &["--keyring", s(&keyring)]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert_eq!(names(&filed), ["RT5-K1-0000000003.json"], "{err}");
+    assert!(err.contains(&summary(5, 1, 0, 3, 1)), "{err}");
+    assert!(err.contains(":2: export not verified: bad signature"), "{err}");
+    assert!(err.contains(":3: export not verified: unsigned export"), "{err}");
+    assert!(err.contains(":4: export not verified: unsigned export"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(filed.join("RT5-K1-0000000003.json")).unwrap(),
+        format!("{genuine}\n")
+    );
+    // Without a keyring, collect files whatever decodes (benchmark checks signatures later).
+    let o = collect(s(&input), &dir.path().join("all"), &[]);
+    assert_eq!(names(&dir.path().join("all")).len(), 4, "{}", stderr(&o));
+}

@@ -18,6 +18,7 @@ use surveybench_kernel::export::Header;
 
 use crate::app::Outcome;
 use crate::ingest::{Problem, export};
+use crate::keyring::Keyring;
 use crate::output::{self, NewFile};
 use crate::terminal::inert;
 use lines::{Line, Lines};
@@ -38,6 +39,9 @@ pub struct Options {
     pub idle_timeout: Option<Duration>,
     /// Stop once this many exports are filed (written, or found already collected).
     pub max_exports: Option<u64>,
+    /// When not empty, an export is filed only if it verifies against these keys (as
+    /// `benchmark --keyring` checks it).
+    pub keyring: Keyring,
 }
 
 /// What became of the lines read: `read = written + already + bad + other`.
@@ -93,8 +97,12 @@ pub fn run(options: &Options) -> Result<Outcome> {
     let out = &options.out;
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let feed = options.from.open(options.idle_timeout)?;
-    let mut collector =
-        Collector { source: PathBuf::from(options.from.to_string()), out, counts: Counts::default() };
+    let mut collector = Collector {
+        source: PathBuf::from(options.from.to_string()),
+        out,
+        keyring: &options.keyring,
+        counts: Counts::default(),
+    };
     let mut lines = Lines::new(feed, MAX_LINE);
     let mut ending = Ending::End;
     while let Some((number, line)) = lines.next_line() {
@@ -114,6 +122,7 @@ pub fn run(options: &Options) -> Result<Outcome> {
 struct Collector<'a> {
     source: PathBuf,
     out: &'a Path,
+    keyring: &'a Keyring,
     counts: Counts,
 }
 
@@ -139,6 +148,11 @@ impl Collector<'_> {
             Ok((header, _)) => header,
             Err(reason) => return self.bad(number, format!("not a valid export: {reason}; line skipped")),
         };
+        if !self.keyring.is_empty() {
+            if let Err(reason) = self.keyring.verify(text, &header) {
+                return self.bad(number, format!("export not verified: {reason}; line skipped"));
+            }
+        }
         let path = self.out.join(file_name(&header));
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.extend_from_slice(text);
