@@ -148,10 +148,10 @@ impl Collector<'_> {
             Ok((header, _)) => header,
             Err(reason) => return self.bad(number, format!("not a valid export: {reason}; line skipped")),
         };
-        if !self.keyring.is_empty() {
-            if let Err(reason) = self.keyring.verify(text, &header) {
-                return self.bad(number, format!("export not verified: {reason}; line skipped"));
-            }
+        if !self.keyring.is_empty()
+            && let Err(reason) = self.keyring.verify(text, &header)
+        {
+            return self.bad(number, format!("export not verified: {reason}; line skipped"));
         }
         let path = self.out.join(file_name(&header));
         let mut bytes = Vec::with_capacity(text.len() + 1);
