@@ -22,6 +22,11 @@
 #   KIOSK_CONSOLE_INPUT=FILE  console commands read from FILE (default: none)
 #   KIOSK_FLASH=FILE          the kiosk's flash backed by FILE (created erased if missing), so
 #                             it survives the run; without it the flash is RAM, erased at boot
+#   KIOSK_PROVISION=FILE      the kiosk's provisioning image (identity and signing key, e.g.
+#                             from `surveybench keys new`; at most 4096 bytes), loaded raw at
+#                             its provisioning region, 0x3FF000 (memory.x PROVISION); QEMU loads
+#                             it again at every reset. Without it the region reads as zeros: a
+#                             kiosk never provisioned, which collects responses but does not export
 #   QEMU_ICOUNT=OPTS          -icount OPTS (default shift=0,sleep=off); empty: host time
 #   QEMU_TIMEOUT=SECONDS      hang guard (default 120)
 #   QEMU_EXTRA=ARGS           more QEMU arguments
@@ -58,6 +63,13 @@ serial+=(-chardev "$console,id=console" -serial chardev:console)
 if [ -n "${KIOSK_FLASH:-}" ]; then
   semi="$semi,arg=flash=$(opt "$KIOSK_FLASH")"
 fi
+loader=()
+if [ -n "${KIOSK_PROVISION:-}" ]; then
+  [ -r "$KIOSK_PROVISION" ] || { echo "qemu-run.sh: cannot read KIOSK_PROVISION=$KIOSK_PROVISION" >&2; exit 2; }
+  [ "$(stat -c %s "$KIOSK_PROVISION")" -le 4096 ] \
+    || { echo "qemu-run.sh: KIOSK_PROVISION=$KIOSK_PROVISION is larger than its 4 KiB region" >&2; exit 2; }
+  loader=(-device "loader,file=$(opt "$KIOSK_PROVISION"),addr=0x3FF000,force-raw=on")
+fi
 icount=()
 if [ -n "${QEMU_ICOUNT-shift=0,sleep=off}" ]; then
   icount=(-icount "${QEMU_ICOUNT-shift=0,sleep=off}")
@@ -67,6 +79,7 @@ timeout "${QEMU_TIMEOUT:-120}" qemu-system-arm \
   -nographic -monitor none \
   "${icount[@]}" \
   "${serial[@]}" \
+  "${loader[@]}" \
   -semihosting-config "$semi" \
   ${QEMU_EXTRA:-} \
   -kernel "$elf" \

@@ -3,14 +3,18 @@
 //!
 //! - `export`: the same as the staff gesture (back and skip together): writes an export when
 //!   the kiosk is idle;
-//! - `status`: the counters (completed, rejected, abandoned) and the last export's sequence;
+//! - `status`: the counters (completed, rejected, abandoned), the last export's sequence, and
+//!   the id of the key exports are signed with (or why the kiosk has none);
 //! - `help`: the commands.
 //!
 //! Lines that start with `{` are export documents; no console line does. A test build may also
 //! accept `hang` (see `src/bin/hang-on-command.rs`). Portable, so it is tested on the host.
 
+use core::fmt;
+
 use embedded_io::{Read, ReadReady, Write};
 use surveybench_kernel::Counters;
+use surveybench_kernel::provision::ProvisionError;
 
 use crate::line::{Line, LineReader};
 
@@ -91,11 +95,30 @@ impl<S: Read + ReadReady + Write> Console<S> {
         self.serial.write_all(b"\n")
     }
 
-    /// Writes the status line: `status: completed C, rejected R, abandoned A, last export S`.
+    /// Writes the line that says the console is ready: `surveybench kiosk DEVICE: console
+    /// ready; commands: ...`, with `(not provisioned)` for a kiosk without an identity.
     ///
     /// # Errors
     /// The port failed.
-    pub fn status(&mut self, counters: Counters, sequence: u32) -> Result<(), S::Error> {
+    pub fn ready(&mut self, device: Option<&str>) -> Result<(), S::Error> {
+        self.serial.write_all(b"surveybench kiosk ")?;
+        self.serial.write_all(device.unwrap_or("(not provisioned)").as_bytes())?;
+        self.serial.write_all(b": console ready; ")?;
+        self.line(HELP)
+    }
+
+    /// Writes the status line: `status: completed C, rejected R, abandoned A, last export S,
+    /// key K` for a kiosk whose exports key `K` signs, or with `not provisioned: REASON` in place
+    /// of the key for a kiosk that has none (and so does not export).
+    ///
+    /// # Errors
+    /// The port failed.
+    pub fn status(
+        &mut self,
+        counters: Counters,
+        sequence: u32,
+        key: Result<&str, ProvisionError>,
+    ) -> Result<(), S::Error> {
         let fields = [
             ("status: completed ", counters.completed),
             (", rejected ", counters.rejected),
@@ -107,7 +130,39 @@ impl<S: Read + ReadReady + Write> Console<S> {
             let mut digits = [0u8; 10];
             self.serial.write_all(decimal(value, &mut digits))?;
         }
+        match key {
+            Ok(id) => {
+                self.serial.write_all(b", key ")?;
+                self.serial.write_all(id.as_bytes())?;
+            }
+            Err(e) => {
+                self.serial.write_all(b", not provisioned: ")?;
+                self.display(&e)?;
+            }
+        }
         self.serial.write_all(b"\n")
+    }
+
+    /// Writes the line that says an export was refused: `export refused: not provisioned:
+    /// REASON`.
+    ///
+    /// # Errors
+    /// The port failed.
+    pub fn export_refused(&mut self, why: ProvisionError) -> Result<(), S::Error> {
+        self.serial.write_all(b"export refused: not provisioned: ")?;
+        self.display(&why)?;
+        self.serial.write_all(b"\n")
+    }
+
+    /// Writes `value` as it displays.
+    ///
+    /// # Errors
+    /// The port failed.
+    pub fn display(&mut self, value: &dyn fmt::Display) -> Result<(), S::Error> {
+        let mut out = FmtPort { serial: &mut self.serial, error: None };
+        // An error here that is not the port's is a `Display` impl's own: nothing to report.
+        let _ = fmt::write(&mut out, format_args!("{value}"));
+        out.error.map_or(Ok(()), Err)
     }
 
     /// The port, to write an export document to.
@@ -118,6 +173,21 @@ impl<S: Read + ReadReady + Write> Console<S> {
     /// Gives the port back.
     pub fn release(self) -> S {
         self.serial
+    }
+}
+
+/// A port as a `fmt::Write`, keeping the port's error.
+struct FmtPort<'a, S: Write> {
+    serial: &'a mut S,
+    error: Option<S::Error>,
+}
+
+impl<S: Write> fmt::Write for FmtPort<'_, S> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.serial.write_all(s.as_bytes()).map_err(|e| {
+            self.error = Some(e);
+            fmt::Error
+        })
     }
 }
 
@@ -166,13 +236,53 @@ mod tests {
     }
 
     #[test]
-    fn the_status_line_names_every_counter() {
+    fn the_status_line_names_every_counter_and_the_key() {
         let mut console = Console::new(MockSerial::new());
         let counters = Counters { started: 9, completed: 5, abandoned: 3, rejected: 1 };
-        console.status(counters, 4_000_000_000).unwrap();
+        console.status(counters, 4_000_000_000, Ok("0123456789abcdef")).unwrap();
         console.line("ok").unwrap();
         let text = String::from_utf8(console.release().tx).unwrap();
-        assert_eq!(text, "status: completed 5, rejected 1, abandoned 3, last export 4000000000\nok\n");
+        assert_eq!(
+            text,
+            "status: completed 5, rejected 1, abandoned 3, last export 4000000000, key 0123456789abcdef\nok\n"
+        );
+    }
+
+    #[test]
+    fn the_status_line_of_a_kiosk_without_a_key_says_why() {
+        let mut console = Console::new(MockSerial::new());
+        console.status(Counters::default(), 0, Err(ProvisionError::Blank)).unwrap();
+        console.status(Counters::default(), 2, Err(ProvisionError::KeyMismatch)).unwrap();
+        let text = String::from_utf8(console.release().tx).unwrap();
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "status: completed 0, rejected 0, abandoned 0, last export 0, not provisioned: no provisioning image (the kiosk has no key)",
+                "status: completed 0, rejected 0, abandoned 0, last export 2, not provisioned: provisioning image: public key is not the seed's",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_export_says_why_and_is_no_export_line() {
+        let mut console = Console::new(MockSerial::new());
+        console.export_refused(ProvisionError::Checksum).unwrap();
+        let text = String::from_utf8(console.release().tx).unwrap();
+        assert_eq!(text, "export refused: not provisioned: provisioning image damaged (CRC mismatch)\n");
+    }
+
+    #[test]
+    fn the_ready_line_names_the_device() {
+        let mut console = Console::new(MockSerial::new());
+        console.ready(Some("kiosk-07")).unwrap();
+        console.ready(None).unwrap();
+        let text = String::from_utf8(console.release().tx).unwrap();
+        assert_eq!(
+            text,
+            "surveybench kiosk kiosk-07: console ready; commands: export, status, help\n\
+             surveybench kiosk (not provisioned): console ready; commands: export, status, help\n"
+        );
     }
 
     #[test]

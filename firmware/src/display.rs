@@ -30,6 +30,9 @@ pub enum Screen<'a> {
     Exported(u32),
     /// Storage failed: the last action is not safely stored. Staff should be called.
     StorageFailed,
+    /// An export was asked for, but the kiosk has no key (no valid provisioning image): it
+    /// collects responses but cannot export them until staff provision it.
+    NotProvisioned,
 }
 
 /// Something that shows screens.

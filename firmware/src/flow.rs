@@ -7,17 +7,22 @@
 //! or submitted, by setting). Each is made durable in the store's journal first, then counted in
 //! the tally, then acknowledged: a save that fails leaves neither flash nor RAM holding it, and
 //! the kiosk shows that storage failed.
+//!
+//! Exports are signed with the kiosk's provisioned [`Key`], and carry its identity. A kiosk
+//! without a valid provisioning still collects and saves responses, so that none is lost, but
+//! refuses to export ([`Failure::NotProvisioned`]) and shows that it has no key.
 
 use embedded_hal::digital::OutputPin;
-use surveybench_kernel::export::Header;
+use surveybench_kernel::export::{Header, Sink, StreamError, stream_signed};
+use surveybench_kernel::provision::ProvisionError;
 use surveybench_kernel::{Response, Tally, TallyError};
 
 use crate::buttons::{ANSWERS, Button, Gesture};
 use crate::config::{Config, IdleAction};
 use crate::display::{Display, Screen};
+use crate::key::Key;
 use crate::leds::{Leds, Signal};
 use crate::storage::{self, MappedFlash, Recovered, StorageError, Store};
-use surveybench_kernel::export::{Sink, StreamError, stream};
 
 /// Options shown per page when a question has more options than answer buttons: the last
 /// button then turns the page.
@@ -72,17 +77,21 @@ pub enum Failure {
     Tally(TallyError),
     /// An LED could not be driven.
     Led,
+    /// The kiosk has no valid provisioning, so no key to sign with: it does not export.
+    NotProvisioned(ProvisionError),
 }
 
-/// The kiosk: its tally, the response in progress, its store, LEDs and display.
+/// The kiosk: its tally, the response in progress, its key, store, LEDs and display.
 ///
 /// The tally is borrowed, not owned: at 17 KB for `cmh-2024` it lives in one place the board
 /// chooses (a `static`, built there with `Tally::init`), and is never moved through the stack.
+/// `'t` is what the kiosk borrows: the tally and the provisioning image its key is read from.
 pub struct Kiosk<'i, 't, F, G, R, D, const Q: usize, const C: usize, const P: usize> {
     config: Config,
     tally: &'t mut Tally<'i, Q, C, P>,
     response: Response<'i, Q>,
-    header: Header,
+    key: Result<Key<'t>, ProvisionError>,
+    sequence: u32,
     store: Store<F>,
     leds: Leds<G, R>,
     display: D,
@@ -117,24 +126,27 @@ where
     /// `store` (a fresh device starts empty), and shows the welcome screen, or that storage
     /// failed when the store could not be made ready.
     ///
-    /// `tally` must be an empty tally of the kiosk's instrument; recovery fills it.
+    /// `tally` must be an empty tally of the kiosk's instrument; recovery fills it. `key` is
+    /// the kiosk's key and identity from its provisioning image, or why it has none: a kiosk
+    /// without one collects responses all the same, but does not export.
     pub fn boot(
         config: Config,
         tally: &'t mut Tally<'i, Q, C, P>,
-        identity: Header,
+        key: Result<Key<'t>, ProvisionError>,
         mut store: Store<F>,
         leds: Leds<G, R>,
         mut display: D,
     ) -> Self {
         let mut response = Response::new(tally.instrument()).unwrap_or_else(|_| unreachable_capacity());
         let recovered = store.recover(tally, &mut response);
-        let header = Header { sequence: store.sequence(), storage_faults: store.faults(), ..identity };
+        let sequence = store.sequence();
         display.show(if recovered.is_ok() { Screen::Welcome } else { Screen::StorageFailed });
         Self {
             config,
             tally,
             response,
-            header,
+            key,
+            sequence,
             store,
             leds,
             display,
@@ -155,9 +167,19 @@ where
         self.tally
     }
 
-    /// The header of the next export but for its sequence number (the last export's).
-    pub fn header(&self) -> &Header {
-        &self.header
+    /// The kiosk's key, with its identity (the exports' header), or why it has none.
+    pub fn key(&self) -> Result<&Key<'t>, ProvisionError> {
+        self.key.as_ref().map_err(|e| *e)
+    }
+
+    /// The last export's sequence number (0 before the first).
+    pub fn sequence(&self) -> u32 {
+        self.sequence
+    }
+
+    /// Storage faults found and survived since the kiosk was first started (in every export).
+    pub fn storage_faults(&self) -> u32 {
+        self.store.faults()
     }
 
     /// Where the kiosk is.
@@ -214,24 +236,34 @@ where
         }
     }
 
-    /// Writes the export to `sink` with the next sequence number, which is saved first so
-    /// that no number is ever used twice.
+    /// Writes the export to `sink`, signed with the kiosk's key, with the next sequence
+    /// number, which is saved first so that no number is ever used twice.
     ///
     /// # Errors
-    /// Saving failed (nothing was written), or the sink failed mid-document.
+    /// [`Failure::NotProvisioned`] (nothing was written or saved: the kiosk shows that it has
+    /// no key), saving failed (nothing was written), or the sink failed mid-document.
     pub fn export<S: Sink>(&mut self, sink: &mut S) -> Result<u32, Failure> {
-        let next = self.header.sequence.wrapping_add(1);
+        let signing =
+            self.key.as_ref().map_err(|e| *e).and_then(|key| Ok((key.header().clone(), key.signer()?)));
+        let (identity, mut signer) = match signing {
+            Ok(signing) => signing,
+            Err(e) => {
+                self.display.show(Screen::NotProvisioned);
+                return Err(Failure::NotProvisioned(e));
+            }
+        };
+        let next = self.sequence.wrapping_add(1);
         if let Err(e) = self.store.save(self.tally, storage::Event::Export::<Q>(next)) {
             self.fail(Failure::Storage(e));
             return Err(Failure::Storage(e));
         }
-        self.header.sequence = next;
-        self.header.storage_faults = self.store.faults();
-        stream(self.tally, &self.header, sink).map_err(|e| match e {
+        self.sequence = next;
+        let header = Header { sequence: next, storage_faults: self.store.faults(), ..identity };
+        stream_signed(self.tally, &header, &mut signer, sink).map_err(|e| match e {
             StreamError::Sink(_) | StreamError::Export(_) => Failure::Storage(StorageError::Layout),
         })?;
-        self.display.show(Screen::Exported(self.header.sequence));
-        Ok(self.header.sequence)
+        self.display.show(Screen::Exported(next));
+        Ok(next)
     }
 
     fn start(&mut self, now: u32) -> Event {

@@ -3,8 +3,9 @@
 //! Everything but the board glue is portable and tested on the host: the debounced
 //! [`buttons`], the [`leds`], the question [`flow`], the power-cut-safe [`storage`], the
 //! [`button_board`] that sends button levels over a serial line in the [`script`] notation,
-//! the staff [`console`], the serial [`line`] reader and the [`clock`]'s wrap arithmetic; the
-//! export is the kernel's streaming `export::stream`. The board glue ([`board`], `target_os =
+//! the staff [`console`], the serial [`line`] reader and the [`clock`]'s wrap arithmetic, and
+//! the signing [`key`] read from the kiosk's provisioning image; the export is the kernel's
+//! streaming `export::stream_signed`. The board glue ([`board`], `target_os =
 //! "none"` only) binds them to mps2-an386 under QEMU: its UARTs, APB timer, FPGAIO LEDs and
 //! watchdog, a flash backed by a host file, defmt over semihosting. See docs/design.md, "Why
 //! the firmware is laid out as it is" and "Which peripherals of mps2-an386 does the kiosk use,
@@ -20,6 +21,7 @@ pub mod config;
 pub mod console;
 pub mod display;
 pub mod flow;
+pub mod key;
 pub mod leds;
 pub mod line;
 #[cfg(test)]

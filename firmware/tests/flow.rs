@@ -1,18 +1,20 @@
 //! The kiosk flow and drivers on the host: buttons and LEDs through embedded-hal-mock, the
-//! flow's routing, paging, back, skip, idle timeout, lock-out and misuse rules.
+//! flow's routing, paging, back, skip, idle timeout, lock-out and misuse rules, and its signed
+//! exports (or none, for a kiosk without a key).
 
 mod common;
 
-use common::{Act, CutFlash, Led, SECTOR, Screens, presses_for, respond};
+use common::{Act, CutFlash, KEY_ID, Led, SECTOR, Screens, key, presses_for, respond, verifies};
 use embedded_hal_mock::eh1::digital::{Mock as PinMock, State, Transaction as Pin};
 use surveybench_firmware::buttons::{BACK, Button, Buttons, COUNT, Gesture, SKIP};
 use surveybench_firmware::config::{Config, IdleAction};
-use surveybench_firmware::flow::{Event, Kiosk, Mode};
+use surveybench_firmware::flow::{Event, Failure, Kiosk, Mode};
+use surveybench_firmware::key::Key;
 use surveybench_firmware::leds::{Leds, Signal};
 use surveybench_firmware::storage::{Layout, Store};
 use surveybench_firmware::{CELLS, INSTRUMENT, KioskTally, PAIRS, QUESTIONS};
-use surveybench_kernel::export::Header;
-use surveybench_kernel::{Response, bundled};
+use surveybench_kernel::provision::{Provision, ProvisionError};
+use surveybench_kernel::{HostTally, Response, bundled, export};
 
 type TestKiosk<G, R> = Kiosk<'static, 'static, CutFlash, G, R, Screens, QUESTIONS, CELLS, PAIRS>;
 
@@ -22,10 +24,17 @@ fn store() -> Store<CutFlash> {
 }
 
 fn kiosk(config: Config) -> TestKiosk<Led, Led> {
+    kiosk_with(config, Ok(key()), store())
+}
+
+fn kiosk_with(
+    config: Config,
+    key: Result<Key<'static>, ProvisionError>,
+    store: Store<CutFlash>,
+) -> TestKiosk<Led, Led> {
     let leds = Leds::new(Led(false), Led(false)).unwrap();
     let tally = Box::leak(Box::new(KioskTally::new(INSTRUMENT).unwrap()));
-    let id = Header::new("t", "RT5", "2024", 0).unwrap();
-    Kiosk::boot(config, tally, id, store(), leds, Screens::default())
+    Kiosk::boot(config, tally, key, store, leds, Screens::default())
 }
 
 /// Plays `gestures` `gap` ms apart from `t`; returns the last event and the end time.
@@ -178,6 +187,71 @@ fn the_staff_command_exports_with_an_increasing_sequence_only_when_idle() {
     assert!(text.contains("\"sequence\":1,") && text.contains("\"sequence\":2,"));
 }
 
+#[test]
+fn an_export_is_signed_by_the_provisioned_key_and_carries_its_identity() {
+    let mut k = kiosk(Config::BUILD);
+    let (gestures, response) = respond(INSTRUMENT, |_, _| Act::Answer(0));
+    let (_, end) = play(&mut k, &gestures, 0, 1_000);
+    assert_eq!(k.key().map(Key::id), Ok(KEY_ID));
+    let mut out = Vec::new();
+    k.on_tick(end + Config::BUILD.lockout_ms);
+    assert_eq!(k.export(&mut Sink(&mut out)), Ok(1));
+    assert!(verifies(&out), "{}", String::from_utf8_lossy(&out));
+    let mut got = Box::new(HostTally::new(INSTRUMENT).unwrap());
+    let header = export::decode_into(&out, &mut *got).unwrap();
+    assert_eq!(
+        (header.device.as_str(), header.site.as_str(), header.period.as_str(), header.key.as_deref()),
+        ("test-kiosk", "RT5", "2024", Some(KEY_ID))
+    );
+    assert_eq!(header.sequence, 1);
+    let mut host = Box::new(HostTally::new(INSTRUMENT).unwrap());
+    host.commit(&response).unwrap();
+    assert_eq!(got.counters(), host.counters());
+    // One flipped byte, and the export no longer verifies.
+    let mut bad = out.clone();
+    let at = bad.iter().position(|&b| b == b'2').unwrap();
+    bad[at] = b'3';
+    assert!(!verifies(&bad));
+    assert_eq!(screens(k).last().map(String::as_str), Some("Exported(1)"));
+}
+
+#[test]
+fn a_kiosk_without_a_key_collects_responses_but_refuses_to_export() {
+    let mut k = kiosk_with(Config::BUILD, Err(ProvisionError::Blank), store());
+    let (gestures, _) = respond(INSTRUMENT, |_, _| Act::Answer(0));
+    let (event, end) = play(&mut k, &gestures, 0, 1_000);
+    assert_eq!(event, Event::Committed, "the response is saved and counted");
+    k.on_tick(end + Config::BUILD.lockout_ms);
+    assert_eq!(k.on_gesture(Gesture::Staff, end + Config::BUILD.lockout_ms + 10), Event::ExportRequested);
+    let mut out = Vec::new();
+    assert_eq!(k.export(&mut Sink(&mut out)), Err(Failure::NotProvisioned(ProvisionError::Blank)));
+    assert!(out.is_empty(), "nothing written: {}", String::from_utf8_lossy(&out));
+    assert_eq!(k.sequence(), 0);
+    assert_eq!(k.key().err(), Some(ProvisionError::Blank));
+    let (store, _, shown) = k.into_parts();
+    assert_eq!(shown.0.last().map(String::as_str), Some("NotProvisioned"));
+    // Provisioned later, the kiosk recovers the response and exports it as its first export:
+    // the refused one used no sequence number.
+    let flash = store.into_flash().reboot();
+    let layout = Layout::of(INSTRUMENT, SECTOR);
+    let mut k = kiosk_with(Config::BUILD, Ok(key()), Store::new(flash, 0, layout).unwrap());
+    assert_eq!(k.tally().counters().completed, 1);
+    assert_eq!(k.export(&mut Sink(&mut out)), Ok(1));
+    assert!(verifies(&out));
+}
+
+#[test]
+fn a_kiosk_whose_image_holds_another_public_key_refuses_to_export() {
+    let other = ed25519_dalek::SigningKey::from_bytes(&[3; 32]).verifying_key().to_bytes();
+    let image = Provision::new("test-kiosk", "RT5", "2024", KEY_ID, common::SEED, other).unwrap().encode();
+    let refused = Key::from_image(&image).unwrap_err();
+    assert_eq!(refused, ProvisionError::KeyMismatch);
+    let mut k = kiosk_with(Config::BUILD, Err(refused), store());
+    let mut out = Vec::new();
+    assert_eq!(k.export(&mut Sink(&mut out)), Err(Failure::NotProvisioned(ProvisionError::KeyMismatch)));
+    assert!(out.is_empty());
+}
+
 struct Sink<'a>(&'a mut Vec<u8>);
 
 impl surveybench_kernel::export::Sink for Sink<'_> {
@@ -194,8 +268,7 @@ fn leds_acknowledge_a_stored_response_and_go_dark_after_the_lockout() {
     let red = PinMock::new(&[Pin::set(State::Low), Pin::set(State::Low), Pin::set(State::Low)]);
     let leds = Leds::new(green, red).unwrap();
     let mut tally = KioskTally::new(INSTRUMENT).unwrap();
-    let id = Header::new("t", "RT5", "2024", 0).unwrap();
-    let mut k = Kiosk::boot(Config::BUILD, &mut tally, id, store(), leds, Screens::default());
+    let mut k = Kiosk::boot(Config::BUILD, &mut tally, Ok(key()), store(), leds, Screens::default());
     let (gestures, _) = respond(INSTRUMENT, |_, _| Act::Answer(0));
     let (event, end) = play(&mut k, &gestures, 0, 1_000);
     assert_eq!(event, Event::Committed);
@@ -281,9 +354,9 @@ fn the_fft_instrument_walks_its_three_questions() {
     let layout = Layout::of(&bundled::FFT, SECTOR);
     let store = Store::new(CutFlash::new(layout.bytes()), 0, layout).unwrap();
     let mut tally = surveybench_kernel::Tally::new(&bundled::FFT).unwrap();
-    let id = Header::new("t", "RT5", "2024", 0).unwrap();
     let leds = Leds::new(Led(false), Led(false)).unwrap();
-    let mut k: FftKiosk<'_> = Kiosk::boot(Config::BUILD, &mut tally, id, store, leds, Screens::default());
+    let mut k: FftKiosk<'_> =
+        Kiosk::boot(Config::BUILD, &mut tally, Ok(key()), store, leds, Screens::default());
     let (gestures, response): (_, Response<'_, 64>) =
         respond(&bundled::FFT, |q, _| Act::Answer(if q == 0 { 1 } else { 0 }));
     assert_eq!(gestures.len(), 4);

@@ -1,10 +1,22 @@
 //! On-target unit tests (defmt-test) under QEMU: the FPU, the RAM-backed flash, storage, the
-//! tally built in place and the streaming export as compiled for the Cortex-M4F, and the
-//! board's APB timer clock, FPGAIO LEDs and UART. On the host this is an empty program.
+//! tally built in place and the streaming export as compiled for the Cortex-M4F, the signing
+//! key with salty's Cortex-M4 assembly (the host tests run its portable code), and the board's
+//! APB timer clock, FPGAIO LEDs and UART. On the host this is an empty program.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(not(target_os = "none"))]
 fn main() {}
+
+/// `N` bytes from `2N` hex digits (a test's known answers).
+#[cfg(target_os = "none")]
+fn unhex<const N: usize>(digits: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    for (byte, pair) in out.iter_mut().zip(digits.as_bytes().chunks_exact(2)) {
+        let nibble = |d: u8| (d as char).to_digit(16).unwrap() as u8;
+        *byte = (nibble(pair[0]) << 4) | nibble(pair[1]);
+    }
+    out
+}
 
 #[cfg(target_os = "none")]
 #[defmt_test::tests]
@@ -17,10 +29,15 @@ mod tests {
     use surveybench_firmware::board::leds::FpgaLed;
     use surveybench_firmware::board::uart::Uart;
     use surveybench_firmware::board::{RamFlash, SECTOR};
+    use surveybench_firmware::key::Key;
     use surveybench_firmware::storage::{Event, Layout, MappedFlash, Store};
     use surveybench_kernel::crc::crc32;
+    use surveybench_kernel::export::signed::Signer;
     use surveybench_kernel::export::{self, Header, Sink, stream};
+    use surveybench_kernel::provision::{Provision, ProvisionError};
     use surveybench_kernel::{Response, Tally, bundled};
+
+    use super::unhex;
 
     struct State {
         flash: Option<RamFlash>,
@@ -164,5 +181,30 @@ mod tests {
         let mut streamed = Bytes { buf: [0; 1400], len: 0 };
         stream(&tally, &header, &mut streamed).unwrap();
         defmt::assert_eq!(&streamed.buf[..streamed.len], &kernel[..n]);
+    }
+
+    /// A known answer from ed25519-dalek on the host: the public key of this seed, and the
+    /// Ed25519ph signature (export context) of 300 bytes `i * 31 mod 256`.
+    const SEED: [u8; 32] = *b"surveybench on-target test seed!";
+    const PUBLIC: &str = "41d4342bb1883507abb98f4773c365b8f255ebaeec86983875c2ce7484492da6";
+    const SIGNATURE: &str = "570575e73609f88e28341517a989493cdc843afe20c2a9bae6971a0cb8c72445\
+                             d664e928089061e4480be132d8424f2799f3e66ed8244e81ededffda8e3e170d";
+
+    #[test]
+    fn the_key_derives_and_signs_as_ed25519_dalek_does() {
+        let image =
+            Provision::new("t", "RT5", "2024", "0123456789abcdef", SEED, unhex(PUBLIC)).unwrap().encode();
+        let key = Key::from_image(&image).unwrap();
+        let mut signing = key.signer().unwrap();
+        let mut signer = &mut signing;
+        for i in 0..300u32 {
+            signer.update(&[(i * 31 % 256) as u8]);
+        }
+        defmt::assert_eq!(signer.sign(), unhex::<64>(SIGNATURE));
+        let mut other = image;
+        other[160 - 40] ^= 1; // a byte of the public key, CRC fixed below
+        let crc = surveybench_kernel::crc::crc32(&other[..156]);
+        other[156..].copy_from_slice(&crc.to_le_bytes());
+        defmt::assert!(Key::from_image(&other).err() == Some(ProvisionError::KeyMismatch));
     }
 }

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{Act, Cut, CutFlash, Led, SECTOR, Screens, respond};
+use common::{Act, Cut, CutFlash, Led, SECTOR, Screens, key, respond};
 use proptest::prelude::*;
 use surveybench_firmware::buttons::Gesture;
 use surveybench_firmware::config::Config;
@@ -103,8 +103,7 @@ impl<const Q: usize, const C: usize, const P: usize> Rig<Q, C, P> {
     fn boot<'t>(&self, flash: CutFlash, tally: &'t mut Tally<'static, Q, C, P>) -> TestKiosk<'t, Q, C, P> {
         let store = Store::new(flash, 0, self.layout).unwrap();
         let leds = Leds::new(Led(false), Led(false)).unwrap();
-        let identity = Header::new("test-kiosk", "RT5", "2024", 0).unwrap();
-        Kiosk::boot(CONFIG, tally, identity, store, leds, Screens::default())
+        Kiosk::boot(CONFIG, tally, Ok(key()), store, leds, Screens::default())
     }
 
     /// Runs `visit` from time `*t`; returns whether the kiosk acknowledged it, updating
@@ -205,8 +204,8 @@ impl<const Q: usize, const C: usize, const P: usize> Rig<Q, C, P> {
         let (mut first, mut second) = (self.empty(), self.empty());
         let mut kiosk = self.boot(flash, &mut first);
         assert_eq!(self.text(kiosk.tally()), self.text(&e.tally), "{what}: tally");
-        assert_eq!(kiosk.header().sequence, e.sequence, "{what}: sequence");
-        assert_eq!(kiosk.header().storage_faults, 0, "{what}: a cut is not a fault");
+        assert_eq!(kiosk.sequence(), e.sequence, "{what}: sequence");
+        assert_eq!(kiosk.storage_faults(), 0, "{what}: a cut is not a fault");
         let mut t = 5_000_000;
         assert!(self.visit(&mut kiosk, Visit::Complete(99), &mut t, e), "{what}: counts again");
         let again = self.boot(kiosk.into_parts().0.into_flash().reboot(), &mut second);
@@ -373,8 +372,8 @@ fn bit_flips<const Q: usize, const C: usize, const P: usize>(
         damaged.bytes[byte] ^= 1 << bit;
         let mut t2 = rig.empty();
         let mut k = rig.boot(damaged, &mut t2);
-        let same = rig.text(k.tally()) == rig.text(&e.tally) && k.header().sequence == e.sequence;
-        match k.header().storage_faults {
+        let same = rig.text(k.tally()) == rig.text(&e.tally) && k.sequence() == e.sequence;
+        match k.storage_faults() {
             0 if blind.contains(&byte) => blinded += 1,
             0 => {
                 assert!(same, "flip of byte {byte} bit {bit}: recovered differently and no fault counted");
@@ -383,7 +382,7 @@ fn bit_flips<const Q: usize, const C: usize, const P: usize>(
             1 => faulted += 1,
             n => panic!("flip of byte {byte} bit {bit}: {n} faults"),
         }
-        assert!(k.header().sequence >= e.sequence, "flip of byte {byte} bit {bit}: sequence went back");
+        assert!(k.sequence() >= e.sequence, "flip of byte {byte} bit {bit}: sequence went back");
         let mut out = Vec::new();
         let next = k.export(&mut VecSink(&mut out)).unwrap();
         assert!(next > e.sequence, "flip of byte {byte} bit {bit}: sequence {next} reused");

@@ -19,6 +19,7 @@ use surveybench_firmware::config::Config;
 use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::{HostTally, Instrument, Response};
 
+use crate::provision;
 use crate::qemu::root;
 use crate::scenario::{Press, Rng, Script, first_option_walk, respondent, session_start};
 
@@ -120,8 +121,8 @@ pub struct Killed {
     pub wall: Duration,
 }
 
-/// Runs `elf` with `script` on UART0 and its flash in `flash`, and kills QEMU with SIGKILL
-/// after `after` (never, with `None`).
+/// Runs `elf`, provisioned with the test key, with `script` on UART0 and its flash in `flash`,
+/// and kills QEMU with SIGKILL after `after` (never, with `None`).
 ///
 /// # Errors
 /// QEMU could not be started or a file written.
@@ -136,6 +137,7 @@ pub fn run_killed(
     let script_path = dir.join("script.txt");
     let console = dir.join("console.txt");
     std::fs::write(&script_path, script).map_err(|e| e.to_string())?;
+    let image = provision::write_image(dir)?;
     let _ = std::fs::remove_file(&console);
     let start = Instant::now();
     let mut child = Command::new(root().join("firmware/qemu-run.sh"))
@@ -143,6 +145,7 @@ pub fn run_killed(
         .env("KIOSK_SCRIPT", &script_path)
         .env("KIOSK_CONSOLE_FILE", &console)
         .env("KIOSK_FLASH", flash)
+        .env("KIOSK_PROVISION", &image)
         .env_remove("KIOSK_BUTTONS")
         .env_remove("KIOSK_CONSOLE")
         .env_remove("KIOSK_CONSOLE_INPUT")
@@ -263,6 +266,7 @@ pub fn campaign(
         for e in &run.exports {
             let mut t = Box::new(HostTally::new(instrument).expect("instrument fits"));
             let h = export::decode_into(e.as_bytes(), &mut *t).expect("export decodes");
+            assert!(provision::verifies(e.as_bytes()), "restart {n}: an export's signature does not verify");
             assert!(h.sequence >= header.sequence, "sequence went back within a run");
             highest = highest.max(h.sequence);
         }

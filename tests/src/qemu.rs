@@ -1,7 +1,8 @@
 //! Building the firmware and running a kiosk script on QEMU (mps2-an386), through the
 //! firmware's cargo runner script, so tests run it exactly as `cargo fw` does: the script is
-//! the button board on UART0, the exports are read from the staff console on UART1, and the
-//! flash may be backed by a file that outlives the run.
+//! the button board on UART0, the exports are read from the staff console on UART1, the
+//! flash may be backed by a file that outlives the run, and the kiosk is provisioned with the
+//! test key ([`crate::provision`]) unless a test asks for one that is not.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -105,6 +106,9 @@ pub struct Options<'a> {
     /// The staff console as a QEMU chardev (`KIOSK_CONSOLE`, e.g. a TCP server for
     /// `surveybench collect`) instead of a file; [`Run::console`] is then empty.
     pub console: Option<&'a str>,
+    /// Run a kiosk that was never provisioned: no image in its provisioning region. By default
+    /// the test kiosk's image is loaded there (`KIOSK_PROVISION`).
+    pub unprovisioned: bool,
 }
 
 /// Runs `elf` on QEMU with `script` as its button board (UART0), a RAM-only flash and nothing
@@ -117,8 +121,9 @@ pub fn run(elf: &Path, script: &str, dir: &Path) -> Result<Run, String> {
 }
 
 /// Runs `elf` on QEMU through firmware/qemu-run.sh with `script` fed to UART0 (the button
-/// board) and UART1 (the staff console) written to a file in `dir`, whose export lines are
-/// returned (hang guard: `QEMU_TIMEOUT`, default 300 s).
+/// board), the test provisioning image (written to `dir`) in its provisioning region, and UART1
+/// (the staff console) written to a file in `dir`, whose export lines are returned (hang guard:
+/// `QEMU_TIMEOUT`, default 300 s).
 ///
 /// # Errors
 /// QEMU or the runner could not be started, or a file could not be written or read.
@@ -138,7 +143,11 @@ pub fn run_with(elf: &Path, script: &str, dir: &Path, options: &Options<'_>) -> 
         .env_remove("KIOSK_CONSOLE")
         .env_remove("KIOSK_CONSOLE_INPUT")
         .env_remove("KIOSK_FLASH")
+        .env_remove("KIOSK_PROVISION")
         .env("QEMU_TIMEOUT", std::env::var("QEMU_TIMEOUT").unwrap_or_else(|_| "300".to_owned()));
+    if !options.unprovisioned {
+        cmd.env("KIOSK_PROVISION", crate::provision::write_image(dir)?);
+    }
     if let Some(input) = options.console_input {
         cmd.env("KIOSK_CONSOLE_INPUT", write("console-input.txt", input)?);
     }

@@ -231,9 +231,14 @@ pub fn session(instrument: &'static Instrument<'static>, seed: u64, visitors: us
     Session { script: script.finish(), exports, visitors: kinds, responses }
 }
 
-/// The export text of `tally` under `header`: two tallies are equal when these are.
+/// The export text of `tally` under `header`: two tallies are equal when these are. A header
+/// that names a key gives the signed export, signed by the test kiosk's key
+/// ([`crate::provision`]): what the test kiosk writes.
 #[must_use]
 pub fn export_text(tally: &HostTally<'_>, header: &Header) -> String {
+    if header.key.is_some() {
+        return crate::provision::signed_export(tally, header);
+    }
     let mut buf = vec![0; export::max_encoded_len(tally.instrument())];
     let n = export::encode(tally, header, &mut buf).expect("buffer is max_encoded_len");
     String::from_utf8_lossy(&buf[..n]).into_owned()

@@ -1,6 +1,7 @@
 //! End to end: seeded random respondents on the host become button presses, the firmware runs
 //! them under QEMU, and every export it writes must be exactly the tally the host computes for
-//! the same visitors (issue 4, deliverable 5).
+//! the same visitors (issue 4, deliverable 5), signed with the key it was provisioned with
+//! (issue 9), or, for a kiosk never provisioned, no export at all.
 
 use clap::Parser;
 use surveybench::app::Outcome;
@@ -8,6 +9,7 @@ use surveybench::cli::Cli;
 use surveybench_kernel::HostTally;
 use surveybench_kernel::bundled::CMH_2024;
 use surveybench_kernel::export;
+use surveybench_tests::provision;
 use surveybench_tests::qemu::{self, Options};
 use surveybench_tests::scenario::{self, Script, Visitor};
 
@@ -34,7 +36,10 @@ fn firmware_exports_equal_the_host_tally_of_the_same_session() {
         let header = export::decode_into(text.as_bytes(), &mut *got)
             .unwrap_or_else(|e| panic!("export {i} does not decode: {e}"));
         assert_eq!(header.sequence, i as u32 + 1, "sequence of export {i}");
-        assert_eq!(header.device.as_str(), "qemu-kiosk-1");
+        assert_eq!(header.device.as_str(), provision::DEVICE);
+        let key = provision::key_id(&provision::public_key());
+        assert_eq!(header.key.as_deref(), Some(key.as_str()), "export {i} names the test key");
+        assert!(provision::verifies(text.as_bytes()), "export {i}: the signature does not verify");
         assert_eq!(
             scenario::export_text(&got, &header),
             scenario::export_text(expected, &header),
@@ -75,8 +80,11 @@ fn exports_collected_from_the_kiosk_uart_benchmark_like_the_csv_of_the_same_resp
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let from = format!("tcp:127.0.0.1:{port}");
     let out = collected.to_str().unwrap().to_owned();
+    // The analyst's keyring lists the test kiosk's key: its signed exports count.
+    let keyring = provision::write_keyring(&dir).unwrap();
+    let ring = keyring.to_str().unwrap().to_owned();
     let collector = std::thread::spawn(move || {
-        let args = ["surveybench", "collect", "--from", from.as_str(), "--out", out.as_str()];
+        let args = ["surveybench", "collect", "--from", &from, "--out", &out, "--keyring", &ring];
         surveybench::app::run(Cli::parse_from(args))
     });
     let chardev = format!("socket,host=127.0.0.1,port={port},server=on,wait=on");
@@ -93,11 +101,12 @@ fn exports_collected_from_the_kiosk_uart_benchmark_like_the_csv_of_the_same_resp
     let csv_file = dir.join("respondents.csv");
     std::fs::write(&csv_file, scenario::respondents_csv(&CMH_2024, &session.responses, "RT5")).unwrap();
     let benchmark = |input: &std::path::Path, out: &std::path::Path| {
-        let args = ["surveybench", "benchmark", input.to_str().unwrap(), "--out", out.to_str().unwrap()];
+        let (input, out, ring) = (input.to_str().unwrap(), out.to_str().unwrap(), keyring.to_str().unwrap());
+        let args = ["surveybench", "benchmark", input, "--out", out, "--keyring", ring];
         match surveybench::app::run(Cli::parse_from(args)) {
             Ok(Outcome::Clean) => std::fs::read_to_string(out).unwrap(),
-            Ok(Outcome::Skipped) => panic!("{} had input skipped", input.display()),
-            Err(e) => panic!("{}: {e:#}", input.display()),
+            Ok(Outcome::Skipped) => panic!("{input} had input skipped"),
+            Err(e) => panic!("{input}: {e:#}"),
         }
     };
     let from_device = benchmark(&export_file, &dir.join("device.json"));
@@ -150,6 +159,7 @@ fn assert_export_of(text: &str, expected: &HostTally<'_>, sequence: u32) {
     let mut got = Box::new(HostTally::new(&CMH_2024).unwrap());
     let header = export::decode_into(text.as_bytes(), &mut *got).expect("the export decodes");
     assert_eq!(header.sequence, sequence);
+    assert!(provision::verifies(text.as_bytes()), "the signature does not verify");
     assert_eq!(text, scenario::export_text(expected, &header), "the export differs from the host's tally");
 }
 
@@ -190,17 +200,50 @@ fn a_hung_kiosk_resets_and_recovers_its_tally() {
     let padding = format!("0 -\n{}", "5000 -\n".repeat(12));
     let script = padding + &staff_only(5_000);
     let options =
-        Options { flash: Some(&dir.join("flash.bin")), console_input: Some("hang\n"), console: None };
+        Options { flash: Some(&dir.join("flash.bin")), console_input: Some("hang\n"), ..Options::default() };
     let run = qemu::run_with(&hang, &script, &dir, &options).expect("QEMU runs");
     assert_eq!(run.code, Some(0), "log:\n{}", run.log);
     let hung = run.log.find("watchdog: kiosk hung, resetting").expect("the NMI handler logs");
     assert!(run.log[..hung].contains("console: hang (test hook)"), "log:\n{}", run.log);
     let rebooted = &run.log[hung..];
     assert!(rebooted.contains("surveybench kiosk: instrument cmh-2024"), "log:\n{}", run.log);
+    // QEMU loads the provisioning image again at the reset (a loader blob): still provisioned.
+    let provisioned = format!("provision: device {}, site {}", provision::DEVICE, provision::SITE);
+    assert_eq!(run.log.matches(&provisioned).count(), 2, "provisioned at both boots; log:\n{}", run.log);
     let recovered = format!("storage: recovered the tally: {} completed", expected.counters().completed);
     assert_eq!(run.log.matches(&recovered).count(), 2, "recovered at both boots; log:\n{}", run.log);
     assert!(rebooted.contains(&recovered), "log:\n{}", run.log);
     assert_eq!(run.exports.len(), 1, "console:\n{}", run.console);
     assert_export_of(&run.exports[0], expected, session.exports.len() as u32 + 1);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Issue 9: a kiosk never provisioned (nothing in its provisioning region) says so in its log
+/// and on its console, and writes no export when asked, by the console or the staff gesture.
+#[test]
+fn an_unprovisioned_kiosk_says_so_and_writes_no_export() {
+    let elf = qemu::firmware_elf().expect("firmware builds");
+    let dir = scratch("unprovisioned");
+    let options =
+        Options { console_input: Some("status\nexport\n"), unprovisioned: true, ..Options::default() };
+    let run = qemu::run_with(&elf, &staff_only(2_000), &dir, &options).expect("QEMU runs");
+    // The refused exports are failed actions.
+    assert_eq!(run.code, Some(3), "log:\n{}", run.log);
+    assert!(run.log.contains("provision: not provisioned: no provisioning image"), "log:\n{}", run.log);
+    assert_eq!(run.log.matches("screen: no key").count(), 2, "log:\n{}", run.log);
+    let reason = "not provisioned: no provisioning image (the kiosk has no key)";
+    let console: Vec<&str> = run.console.lines().collect();
+    assert_eq!(
+        console,
+        [
+            "surveybench kiosk (not provisioned): console ready; commands: export, status, help".to_owned(),
+            format!("status: completed 0, rejected 0, abandoned 0, last export 0, {reason}"),
+            format!("export refused: {reason}"),
+            format!("export refused: {reason}"),
+        ],
+        "console:\n{}",
+        run.console
+    );
+    assert!(run.exports.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -11,6 +11,18 @@ use crate::run::{cargo, cargo_env, root};
 pub const PACKAGE: &str = "surveybench-firmware";
 /// The size budget file: limits, and the figures last blessed.
 pub const BUDGET: &str = "firmware/size-budget.txt";
+/// The kiosk's provisioning region (firmware/memory.x `PROVISION`): no section of the firmware
+/// may lie in it.
+const PROVISION: std::ops::Range<u64> = 0x003F_F000..0x0040_0000;
+
+/// Writes the test kiosk's provisioning image (a test-only key, `surveybench_tests::provision`)
+/// into target/provision and returns its path, for `KIOSK_PROVISION`.
+///
+/// # Errors
+/// The file could not be written.
+pub fn test_provision() -> Result<PathBuf, String> {
+    surveybench_tests::provision::write_image(&root().join("target/provision"))
+}
 
 /// The firmware ELF of the `fw` profile.
 #[must_use]
@@ -50,29 +62,56 @@ pub fn build(features: &[&str]) -> Result<PathBuf, String> {
     Ok(elf())
 }
 
-/// `cargo xtask qemu [--script FILE] [--flash FILE] [--features F]`: builds the firmware and
-/// runs a session on QEMU in virtual time: `--script` plays FILE as the button board (UART0;
-/// the compiled-in demo without it), `--flash` backs the kiosk's flash by FILE. The staff
-/// console (UART1, with the export JSON) goes to stderr, the defmt log to stdout.
+/// How `cargo xtask qemu` provisions the kiosk.
+enum Provisioning {
+    /// The test kiosk's image ([`test_provision`]).
+    Test,
+    /// An image file (e.g. from `surveybench keys new`).
+    Image(PathBuf),
+    /// None: the kiosk collects responses but does not export.
+    None,
+}
+
+/// `cargo xtask qemu [--script FILE] [--flash FILE] [--provision FILE | --unprovisioned]
+/// [--features F]`: builds the firmware and runs a session on QEMU in virtual time: `--script`
+/// plays FILE as the button board (UART0; the compiled-in demo without it), `--flash` backs the
+/// kiosk's flash by FILE, `--provision` loads FILE as its provisioning image (by default the
+/// test kiosk's, whose key is test-only; `--unprovisioned` for none). The staff console (UART1,
+/// with the export JSON) goes to stderr, the defmt log to stdout.
 ///
 /// # Errors
 /// Bad arguments, a failed build, or a non-zero exit of the firmware.
 pub fn qemu(args: &[String]) -> Result<(), String> {
     let mut script = None;
     let mut flash = None;
+    let mut provisioning = Provisioning::Test;
     let mut features = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--script" => script = it.next().map(PathBuf::from),
             "--flash" => flash = it.next().map(PathBuf::from),
+            "--provision" => {
+                provisioning = Provisioning::Image(it.next().map(PathBuf::from).ok_or("--provision FILE")?);
+            }
+            "--unprovisioned" => provisioning = Provisioning::None,
             "--features" => features.extend(it.next().map(String::as_str)),
             other => return Err(format!("qemu: unknown argument `{other}`")),
         }
     }
     let elf = build(&features)?;
     let mut cmd = Command::new(root().join("firmware/qemu-run.sh"));
-    cmd.arg(&elf);
+    cmd.arg(&elf).env_remove("KIOSK_PROVISION");
+    match provisioning {
+        Provisioning::Test => {
+            cmd.env("KIOSK_PROVISION", test_provision()?);
+        }
+        Provisioning::Image(file) => {
+            let file = std::fs::canonicalize(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            cmd.env("KIOSK_PROVISION", file);
+        }
+        Provisioning::None => {}
+    }
     if let Some(s) = script {
         let s = std::fs::canonicalize(&s).map_err(|e| format!("{}: {e}", s.display()))?;
         cmd.env("KIOSK_SCRIPT", s);
@@ -85,8 +124,8 @@ pub fn qemu(args: &[String]) -> Result<(), String> {
     if status.success() { Ok(()) } else { Err(format!("firmware exited with {status}")) }
 }
 
-/// Section sizes of an ELF, from `llvm-size -A`.
-fn sections(elf: &Path) -> Result<Vec<(String, u64)>, String> {
+/// Sections of an ELF, from `llvm-size -A`: name, size and address.
+fn sections(elf: &Path) -> Result<Vec<(String, u64, u64)>, String> {
     let sysroot = capture("rustc", &["--print", "sysroot"])?;
     let host = capture("rustc", &["-vV"])?
         .lines()
@@ -100,8 +139,8 @@ fn sections(elf: &Path) -> Result<Vec<(String, u64)>, String> {
         .lines()
         .filter_map(|l| {
             let mut f = l.split_whitespace();
-            let (name, size) = (f.next()?, f.next()?.parse().ok()?);
-            name.starts_with('.').then(|| (name.to_owned(), size))
+            let (name, size, addr) = (f.next()?, f.next()?.parse().ok()?, f.next()?.parse().ok()?);
+            name.starts_with('.').then(|| (name.to_owned(), size, addr))
         })
         .collect())
 }
@@ -119,8 +158,9 @@ fn capture(program: &str, args: &[&str]) -> Result<String, String> {
 /// flash, is neither.
 fn footprint(elf: &Path) -> Result<(u64, u64), String> {
     let s = sections(elf)?;
-    let size =
-        |names: &[&str]| s.iter().filter(|(n, _)| names.contains(&n.as_str())).map(|(_, v)| v).sum::<u64>();
+    let size = |names: &[&str]| {
+        s.iter().filter(|(n, _, _)| names.contains(&n.as_str())).map(|(_, v, _)| v).sum::<u64>()
+    };
     let flash = size(&[".vector_table", ".text", ".rodata", ".data"]);
     let ram = size(&[".data", ".bss", ".uninit"]);
     Ok((flash, ram))
@@ -141,6 +181,16 @@ fn budget() -> Result<Vec<(String, u64)>, String> {
         .collect()
 }
 
+/// The sections of `elf` that lie in the provisioning region: none may, or the firmware image
+/// would hold (or overwrite) a kiosk's key.
+fn in_provisioning(elf: &Path) -> Result<Vec<String>, String> {
+    Ok(sections(elf)?
+        .into_iter()
+        .filter(|(_, size, addr)| *size > 0 && *addr < PROVISION.end && addr + size > PROVISION.start)
+        .map(|(name, size, addr)| format!("{name} ({size} B at {addr:#x})"))
+        .collect())
+}
+
 /// What one run of the demo session under QEMU measured.
 struct Measured {
     /// The stack's high-water mark the firmware logged at the end of the session.
@@ -148,14 +198,19 @@ struct Measured {
     /// Instructions to commit and save the first response (ticks of CMSDK APB timer 0 x 40
     /// under `-icount shift=0`), if the session committed one.
     instructions: Option<u64>,
+    /// Instructions to sign the session's export and write it to the console (the same way),
+    /// if it wrote one.
+    export_instructions: Option<u64>,
 }
 
 /// Runs the compiled-in demo session on QEMU with `-icount shift=0,sleep=off` (one
 /// instruction per ns of virtual time, so 40 per tick of the 25 MHz APB timer 0; idle time
-/// skipped), a RAM-only flash and the console discarded, and reads its log.
+/// skipped), a RAM-only flash, the test provisioning and the console discarded, and reads its
+/// log.
 fn measure(elf: &Path) -> Result<Measured, String> {
     let out = Command::new(root().join("firmware/qemu-run.sh"))
         .arg(elf)
+        .env("KIOSK_PROVISION", test_provision()?)
         .env("QEMU_ICOUNT", "shift=0,sleep=off")
         .env("QEMU_TIMEOUT", "120")
         .env("KIOSK_CONSOLE", "null")
@@ -174,18 +229,30 @@ fn measure(elf: &Path) -> Result<Measured, String> {
     };
     let stack = number_after("stack: peak ").ok_or("the firmware logged no `stack: peak` line")?;
     let instructions = number_after("committed and saved in ").map(|ticks| ticks * 40);
-    Ok(Measured { stack, instructions })
+    let export_instructions = number_after("to the console (UART1) in ").map(|ticks| ticks * 40);
+    Ok(Measured { stack, instructions, export_instructions })
 }
 
-/// `cargo xtask size [--bless] [--no-build]`: builds the `cmh-2024` firmware, runs its demo
-/// session under QEMU, and checks flash, and static RAM plus the measured peak stack, against
-/// the limits in [`BUDGET`]; `--bless` records the figures.
+/// `cargo xtask size [--bless] [--no-build]`: builds the `cmh-2024` firmware, checks that no
+/// section lies in the provisioning region, runs its demo session under QEMU (provisioned with
+/// the test key), and checks flash, and static RAM plus the measured peak stack, against the
+/// limits in [`BUDGET`]; `--bless` records the figures.
 ///
 /// # Errors
-/// Over budget, or the build, the QEMU run or the budget file failed.
+/// A section in the provisioning region, over budget, or the build, the QEMU run or the budget
+/// file failed.
 pub fn size(args: &[String]) -> Result<(), String> {
     let bless = args.iter().any(|a| a == "--bless");
     let elf = if args.iter().any(|a| a == "--no-build") { elf() } else { build(&[])? };
+    let trespassing = in_provisioning(&elf)?;
+    if !trespassing.is_empty() {
+        return Err(format!(
+            "the firmware image has sections in the provisioning region {:#x}..{:#x}: {}",
+            PROVISION.start,
+            PROVISION.end,
+            trespassing.join(", ")
+        ));
+    }
     let (flash, ram) = footprint(&elf)?;
     let measured = measure(&elf)?;
     let total = ram + measured.stack;
@@ -204,6 +271,9 @@ pub fn size(args: &[String]) -> Result<(), String> {
     if let Some(n) = measured.instructions {
         println!("  instructions {n} per committed and saved response{}", delta(n, "instructions"));
     }
+    if let Some(n) = measured.export_instructions {
+        println!("  instructions {n} per signed export{}", delta(n, "export_instructions"));
+    }
     if bless {
         write_budget(
             flash_limit,
@@ -214,6 +284,7 @@ pub fn size(args: &[String]) -> Result<(), String> {
                 ("peak_stack", measured.stack),
                 ("ram_total", total),
                 ("instructions", measured.instructions.unwrap_or(0)),
+                ("export_instructions", measured.export_instructions.unwrap_or(0)),
             ],
         )?;
     }
@@ -234,8 +305,9 @@ fn write_budget(flash_limit: u64, ram_limit: u64, figures: &[(&str, u64)]) -> Re
          # static RAM = .data + .bss + .uninit (the RAM-backed .storage stands in for NOR flash);\n\
          # peak stack = the high-water mark the firmware logs after its demo session under QEMU;\n\
          # RAM total = static RAM + peak stack, against ram_limit (memory.x gives the firmware\n\
-         # that much RAM, so more faults anyway). Instructions per committed and saved response\n\
-         # are counted under `-icount shift=0` in the same run (reported, not limited).\n\
+         # that much RAM, so more faults anyway). Instructions per committed and saved response,\n\
+         # and per signed export (signing included, written to the console), are counted under\n\
+         # `-icount shift=0` in the same run, provisioned with the test key (reported, not limited).\n\
          flash_limit {flash_limit}\nram_limit {ram_limit}\n\
          # Last measured; `cargo xtask size --bless` updates these lines.\n"
     );

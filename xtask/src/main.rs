@@ -2,12 +2,15 @@
 //!
 //! - `cargo xtask ci`: every check CI runs (format, lints, host tests, the kernel built alone
 //!   for the Cortex-M4F target, then the firmware steps).
-//! - `cargo xtask qemu [--script FILE] [--flash FILE] [--features fft]`: build the kiosk
-//!   firmware and run a session on QEMU in virtual time, FILE playing the button board (the
-//!   compiled-in demo by default); the staff console, with the export JSON, is on stderr.
-//! - `cargo xtask size [--bless]`: check the firmware's flash, and its static RAM plus the peak
-//!   stack of the demo session under QEMU, against `firmware/size-budget.txt` (`--bless`
-//!   records the new figures, with the instructions per committed response).
+//! - `cargo xtask qemu [--script FILE] [--flash FILE] [--provision FILE | --unprovisioned]
+//!   [--features fft]`: build the kiosk firmware and run a session on QEMU in virtual time, FILE
+//!   playing the button board (the compiled-in demo by default), the kiosk provisioned with the
+//!   test-only key unless told otherwise; the staff console, with the signed export JSON, is on
+//!   stderr.
+//! - `cargo xtask size [--bless]`: check that no firmware section lies in the provisioning
+//!   region, and the firmware's flash, and its static RAM plus the peak stack of the demo
+//!   session under QEMU, against `firmware/size-budget.txt` (`--bless` records the new
+//!   figures, with the instructions per committed response and per signed export).
 //! - `cargo xtask stress`: peak memory and time of the host on huge and hostile inputs.
 //! - `cargo xtask bench`: surveybench beside R and a byte scan on the same files, written to
 //!   `docs/benchmarks.md`.
@@ -38,7 +41,7 @@ fn main() -> ExitCode {
             Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench, fuzz-smoke"))
         }
         None => {
-            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--flash FILE] [--features F] | size [--bless] | fuzz-smoke [SECONDS]>"
+            Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--flash FILE] [--provision FILE | --unprovisioned] [--features F] | size [--bless] | fuzz-smoke [SECONDS]>"
                 .to_owned())
         }
     };

@@ -25,6 +25,7 @@ impl Display for LogDisplay {
             Screen::TimedOut => defmt::info!("screen: timed out, response discarded"),
             Screen::Exported(n) => defmt::info!("screen: export {=u32} written", n),
             Screen::StorageFailed => defmt::error!("screen: storage failed, call staff"),
+            Screen::NotProvisioned => defmt::error!("screen: no key, this kiosk cannot export; call staff"),
         }
     }
 }

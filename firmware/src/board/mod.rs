@@ -9,6 +9,8 @@
 //! - [`leds`]: the FPGAIO LED0 register's two bits are the green and red LEDs;
 //! - [`watchdog`]: the CMSDK APB watchdog resets a kiosk that stops feeding it;
 //! - [`flash`]: a RAM-backed NOR flash, written through to a host file by semihosting;
+//! - [`provisioning`]: the flash region at the top of code memory that holds the kiosk's
+//!   provisioning image (its identity and signing key), which the firmware image never fills;
 //! - [`display`], [`args`], [`fault`]: screens as log lines, the semihosting command line,
 //!   exit codes, panics, HardFault and the stack's high-water mark.
 //!
@@ -16,7 +18,7 @@
 //! target-specific (docs/design.md, "Running on QEMU" and "RAM: 32 KiB, counted whole").
 #![allow(
     unsafe_code,
-    reason = "registers, the static tally and flash regions, the stack's span, and HardFault need it"
+    reason = "registers, the static tally and flash regions, the provisioning region, the stack's span, and HardFault need it"
 )]
 
 pub mod args;
@@ -33,7 +35,8 @@ use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 
 use embedded_io::{ErrorType, Read, ReadReady};
-use surveybench_kernel::export::{Header, Sink};
+use surveybench_kernel::export::Sink;
+use surveybench_kernel::provision::ProvisionError;
 
 use self::args::Args;
 use self::clock::Clock;
@@ -46,7 +49,8 @@ use crate::button_board::{BoardError, ButtonBoard, Recorded};
 use crate::buttons::{Buttons, Gesture};
 use crate::config::Config;
 use crate::console::{self, Command, Console};
-use crate::flow::{Event, Kiosk};
+use crate::flow::{Event, Failure, Kiosk};
+use crate::key::Key;
 use crate::leds::Leds;
 use crate::script::{ScriptPin, Step};
 use crate::storage::{self, Store};
@@ -59,12 +63,6 @@ use defmt_semihosting as _;
 
 /// Milliseconds between two samples of the buttons (SysTick's period).
 pub const TICK_MS: u32 = 5;
-/// The device's identity in its exports.
-pub const DEVICE: &str = "qemu-kiosk-1";
-/// The site (trust code) of this kiosk.
-pub const SITE: &str = "RT5";
-/// The survey period.
-pub const PERIOD: &str = "2024";
 
 /// The script that plays the button board when none is connected (no `buttons=uart`).
 const DEMO: &[u8] = include_bytes!("../../scripts/demo.txt");
@@ -196,9 +194,11 @@ fn boot(hooks: Hooks) -> Result<(BoardKiosk, Board), i32> {
     };
     let mut console = Console::new(Uart::uart1().ok_or(5)?);
     watchdog.feed();
-    let kiosk = kiosk(flash)?;
+    let key = key();
+    watchdog.feed();
+    let kiosk = kiosk(flash, key)?;
     log_recovered(&kiosk);
-    let _ = console.line("surveybench kiosk qemu-kiosk-1: console ready; commands: export, status, help");
+    let _ = console.ready(kiosk.key().ok().map(|k| k.header().device.as_str()));
     Ok((kiosk, Board { clock, watchdog, console, panel: ButtonBoard::new(panel), hooks }))
 }
 
@@ -229,8 +229,47 @@ fn flash(args: &Args) -> Result<RamFlash, i32> {
     }
 }
 
-/// The kiosk on `flash`: the store, the tally recovered from it, the LEDs and the display.
-fn kiosk(flash: RamFlash) -> Result<BoardKiosk, i32> {
+/// The provisioning region (memory.x `PROVISION`, 4 KiB at the top of code memory): the
+/// provisioning image is at its start, written there by whoever provisions the kiosk (under
+/// QEMU, `KIOSK_PROVISION`, which the runner loads there); the firmware only reads it.
+pub fn provisioning() -> &'static [u8] {
+    unsafe extern "C" {
+        static _provision_start: u8;
+        static _provision_end: u8;
+    }
+    let start = &raw const _provision_start as usize;
+    let end = &raw const _provision_end as usize;
+    let region = core::ptr::with_exposed_provenance::<u8>(start);
+    // SAFETY: the linker's PROVISION region is memory of the board, mapped and readable for
+    // the whole run, that no section of the firmware occupies and nothing in it writes.
+    unsafe { core::slice::from_raw_parts(region, end.saturating_sub(start)) }
+}
+
+/// The kiosk's key from its provisioning region, logging who the kiosk is or why it has no key.
+fn key() -> Result<Key<'static>, ProvisionError> {
+    let key = Key::from_image(provisioning());
+    match &key {
+        Ok(key) => {
+            let h = key.header();
+            defmt::info!(
+                "provision: device {=str}, site {=str}, period {=str}, key {=str}",
+                h.device.as_str(),
+                h.site.as_str(),
+                h.period.as_str(),
+                key.id()
+            );
+        }
+        Err(e) => defmt::error!(
+            "provision: not provisioned: {}; responses are collected but not exported",
+            defmt::Display2Format(e)
+        ),
+    }
+    key
+}
+
+/// The kiosk on `flash` with `key`: the store, the tally recovered from it, the LEDs and the
+/// display.
+fn kiosk(flash: RamFlash, key: Result<Key<'static>, ProvisionError>) -> Result<BoardKiosk, i32> {
     let layout = storage::Layout::of(INSTRUMENT, SECTOR);
     defmt::info!(
         "storage: two snapshot slots of {=u32} B, a journal of {=u32} records of {=u32} B",
@@ -240,9 +279,8 @@ fn kiosk(flash: RamFlash) -> Result<BoardKiosk, i32> {
     );
     let store = Store::new(flash, 0, layout).map_err(|_| 5)?;
     let tally = tally().ok_or(5)?;
-    let identity = Header::new(DEVICE, SITE, PERIOD, 0).map_err(|_| 5)?;
     let leds = Leds::new(FpgaLed::green(), FpgaLed::red()).map_err(|_| 5)?;
-    Ok(Kiosk::boot(Config::BUILD, tally, identity, store, leds, LogDisplay))
+    Ok(Kiosk::boot(Config::BUILD, tally, key, store, leds, LogDisplay))
 }
 
 /// Logs what booting recovered from flash: the store's state, and the tally's counters.
@@ -259,7 +297,7 @@ fn log_recovered(kiosk: &BoardKiosk) {
         Err(_) => defmt::error!("storage: could not be made ready; every save will fail"),
     }
     let c = kiosk.tally().counters();
-    let sequence = kiosk.header().sequence;
+    let sequence = kiosk.sequence();
     if c.started == 0 && sequence == 0 {
         defmt::info!("storage: nothing recovered, the tally is empty");
     } else {
@@ -354,7 +392,8 @@ impl Board {
                 }
             },
             Command::Status => {
-                let _ = console.status(kiosk.tally().counters(), kiosk.header().sequence);
+                let key = kiosk.key().map(Key::id);
+                let _ = console.status(kiosk.tally().counters(), kiosk.sequence(), key);
             }
             Command::Help => {
                 let _ = console.line(console::HELP);
@@ -400,14 +439,26 @@ fn handle(kiosk: &mut BoardKiosk, console: &mut Console<Uart>, gesture: Gesture,
     0
 }
 
-/// Writes an export to the console, one line; returns 1 if it failed.
+/// Writes a signed export to the console, one line; returns 1 if it failed. A kiosk without a
+/// key writes no export, only a console line that says why.
 fn export(kiosk: &mut BoardKiosk, console: &mut Console<Uart>) -> u32 {
+    let start = clock::raw();
     let mut sink = ExportSink { uart: console.serial_mut(), since_feed: 0 };
     let written = kiosk.export(&mut sink);
+    if let Err(Failure::NotProvisioned(e)) = written {
+        let _ = console.export_refused(e);
+        defmt::error!("export refused: not provisioned: {}", defmt::Display2Format(&e));
+        return 1;
+    }
     let ended = sink.write_all(b"\n");
+    let ticks = clock::ticks_since(start);
     match (written, ended) {
         (Ok(seq), Ok(())) => {
-            defmt::info!("export {=u32} written to the console (UART1)", seq);
+            defmt::info!(
+                "export {=u32} signed and written to the console (UART1) in {=u32} timer ticks (x40 = instructions under -icount shift=0)",
+                seq,
+                ticks
+            );
             0
         }
         _ => {

@@ -1,8 +1,10 @@
 //! Host test doubles for the kiosk: a NOR flash that can lose power at any operation, LEDs and
-//! a display that record, and a model respondent that turns answers into gestures.
+//! a display that record, a model respondent that turns answers into gestures, and a test
+//! provisioning (key) with an independent verifier of its signatures.
 #![allow(dead_code, reason = "each test file uses a different part")]
 
 use std::convert::Infallible;
+use std::sync::OnceLock;
 
 use embedded_hal::digital::{ErrorType, OutputPin};
 use embedded_storage::nor_flash::{
@@ -11,7 +13,11 @@ use embedded_storage::nor_flash::{
 use surveybench_firmware::buttons::{ANSWERS, Button, Gesture};
 use surveybench_firmware::display::{Display, Screen};
 use surveybench_firmware::flow::PER_PAGE;
+use surveybench_firmware::key::Key;
 use surveybench_firmware::storage::MappedFlash;
+use surveybench_kernel::export::signed::CONTEXT;
+use surveybench_kernel::export::split;
+use surveybench_kernel::provision::{IMAGE_LEN, Provision};
 use surveybench_kernel::{Instrument, Response};
 
 /// Erase block of the mock flash.
@@ -301,4 +307,35 @@ pub fn presses_for(p: usize, options: usize) -> Vec<Gesture> {
     let mut v = vec![press(ANSWERS - 1); p / PER_PAGE];
     v.push(press(p % PER_PAGE));
     v
+}
+
+/// The secret seed of the test kiosks' key: test-only, never a real kiosk's.
+pub const SEED: [u8; 32] = *b"surveybench firmware test seed!!";
+/// The id of that key in the test provisioning.
+pub const KEY_ID: &str = "f1f2f3f4f5f6f7f8";
+
+/// The provisioning image of the test kiosks: device `test-kiosk`, site RT5, period 2024, the
+/// key of [`SEED`] (its public key derived by ed25519-dalek, not by the firmware).
+pub fn image() -> &'static [u8; IMAGE_LEN] {
+    static IMAGE: OnceLock<[u8; IMAGE_LEN]> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let public = ed25519_dalek::SigningKey::from_bytes(&SEED).verifying_key().to_bytes();
+        Provision::new("test-kiosk", "RT5", "2024", KEY_ID, SEED, public).unwrap().encode()
+    })
+}
+
+/// The test kiosks' key, read from [`image`] once (deriving it is the slow part).
+pub fn key() -> Key<'static> {
+    static KEY: OnceLock<Key<'static>> = OnceLock::new();
+    KEY.get_or_init(|| Key::from_image(image()).expect("the test image is valid")).clone()
+}
+
+/// Whether `export` is a signed export that ed25519-dalek verifies with the test key.
+pub fn verifies(export: &[u8]) -> bool {
+    use sha2::Digest;
+    let Ok(sealed) = split(export) else { return false };
+    let hash = sha2::Sha512::new_with_prefix(sealed.message);
+    let signature = ed25519_dalek::Signature::from_bytes(&sealed.signature);
+    let public = ed25519_dalek::SigningKey::from_bytes(&SEED).verifying_key();
+    public.verify_prehashed_strict(hash, Some(CONTEXT), &signature).is_ok()
 }
