@@ -109,6 +109,9 @@ pub struct Options<'a> {
     /// Run a kiosk that was never provisioned: no image in its provisioning region. By default
     /// the test kiosk's image is loaded there (`KIOSK_PROVISION`).
     pub unprovisioned: bool,
+    /// Load this provisioning image (e.g. from `surveybench keys new`) instead of the test
+    /// kiosk's.
+    pub provision: Option<&'a Path>,
 }
 
 /// Runs `elf` on QEMU with `script` as its button board (UART0), a RAM-only flash and nothing
@@ -145,8 +148,14 @@ pub fn run_with(elf: &Path, script: &str, dir: &Path, options: &Options<'_>) -> 
         .env_remove("KIOSK_FLASH")
         .env_remove("KIOSK_PROVISION")
         .env("QEMU_TIMEOUT", std::env::var("QEMU_TIMEOUT").unwrap_or_else(|_| "300".to_owned()));
-    if !options.unprovisioned {
-        cmd.env("KIOSK_PROVISION", crate::provision::write_image(dir)?);
+    match (options.provision, options.unprovisioned) {
+        (_, true) => {}
+        (Some(image), false) => {
+            cmd.env("KIOSK_PROVISION", image);
+        }
+        (None, false) => {
+            cmd.env("KIOSK_PROVISION", crate::provision::write_image(dir)?);
+        }
     }
     if let Some(input) = options.console_input {
         cmd.env("KIOSK_CONSOLE_INPUT", write("console-input.txt", input)?);

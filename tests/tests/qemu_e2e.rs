@@ -67,9 +67,11 @@ fn a_stack_overflow_faults() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// The kiosk's exports travel as they would from a clinic: UART1 (a TCP server in QEMU) ->
-/// `surveybench collect` -> a folder -> `surveybench benchmark`, which must give the same JSON
-/// as a respondent file of the same responses (issue 4 deliverable 5, issue 10 deliverable 3).
+/// The kiosk's exports travel as they would from a clinic: the kiosk is provisioned with
+/// `surveybench keys new`, then UART1 (a TCP server in QEMU) -> `surveybench collect
+/// --keyring` -> a folder -> `surveybench benchmark --keyring`, which must give the same JSON
+/// as a respondent file of the same responses (issue 4 deliverable 5, issue 10 deliverable 3,
+/// issue 9 deliverable 6).
 #[test]
 fn exports_collected_from_the_kiosk_uart_benchmark_like_the_csv_of_the_same_responses() {
     let elf = qemu::firmware_elf().expect("firmware builds");
@@ -80,23 +82,41 @@ fn exports_collected_from_the_kiosk_uart_benchmark_like_the_csv_of_the_same_resp
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let from = format!("tcp:127.0.0.1:{port}");
     let out = collected.to_str().unwrap().to_owned();
-    // The analyst's keyring lists the test kiosk's key: its signed exports count.
-    let keyring = provision::write_keyring(&dir).unwrap();
+    // The clinic's IT team provisions the kiosk: its image, and its public key in the keyring.
+    let keys = dir.join("keys");
+    let new = ["surveybench", "keys", "new", "--device", "RT5-K1", "--site", "RT5", "--period", "2024"];
+    let args = [new.as_slice(), &["--out", keys.to_str().unwrap()]].concat();
+    assert!(matches!(surveybench::app::run(Cli::parse_from(args)), Ok(Outcome::Clean)), "keys new");
+    let image = std::fs::read_dir(&keys)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "provision"))
+        .expect("keys new wrote an image");
+    let keyring = keys.join("keyring.toml");
     let ring = keyring.to_str().unwrap().to_owned();
     let collector = std::thread::spawn(move || {
         let args = ["surveybench", "collect", "--from", &from, "--out", &out, "--keyring", &ring];
         surveybench::app::run(Cli::parse_from(args))
     });
     let chardev = format!("socket,host=127.0.0.1,port={port},server=on,wait=on");
-    let options = qemu::Options { console: Some(&chardev), ..qemu::Options::default() };
+    let options =
+        qemu::Options { console: Some(&chardev), provision: Some(&image), ..qemu::Options::default() };
     let run = qemu::run_with(&elf, &session.script, &dir, &options).expect("QEMU runs");
     assert_eq!(run.code, Some(0), "firmware failed");
+    assert!(run.log.contains("provision: device RT5-K1, site RT5"), "log:\n{}", run.log);
     match collector.join().expect("collect ends when the kiosk's line closes") {
         Ok(Outcome::Clean) => {}
         other => panic!("collect: {other:?}"),
     }
     let files = std::fs::read_dir(&collected).unwrap().count();
     assert_eq!(files, session.exports.len(), "one file per export");
+    // Signed with the key `keys new` made, named in every export.
+    let id = std::fs::read_to_string(&keyring).unwrap();
+    for file in std::fs::read_dir(&collected).unwrap() {
+        let text = std::fs::read_to_string(file.unwrap().path()).unwrap();
+        let key = text.split("\"key\":\"").nth(1).and_then(|r| r.split('"').next()).unwrap();
+        assert!(id.contains(&format!("id = \"{key}\"")), "export signed by key {key}, not in {id}");
+    }
     let export_file = collected.clone();
     let csv_file = dir.join("respondents.csv");
     std::fs::write(&csv_file, scenario::respondents_csv(&CMH_2024, &session.responses, "RT5")).unwrap();
