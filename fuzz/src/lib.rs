@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use surveybench_kernel::export::signed::SIGNATURE_LEN;
-use surveybench_kernel::export::{Header, Signer, Sink, decode_into, encode, max_encoded_len, stream_signed};
+use surveybench_kernel::export::{Header, Signer, decode_into, encode, max_encoded_len, stream_signed};
 use surveybench_kernel::{HostTally, Instrument};
 
 /// An empty host tally of `instrument` (a bundled one, which always fits).
@@ -19,7 +19,10 @@ thread_local! {
 
 /// Runs `f` with a scratch tally of `instrument` (a bundled one: they are told apart by id),
 /// kept between runs (a host tally is 115 KB).
-pub fn with_scratch<R>(instrument: &'static Instrument<'static>, f: impl FnOnce(&mut HostTally<'static>) -> R) -> R {
+pub fn with_scratch<R>(
+    instrument: &'static Instrument<'static>,
+    f: impl FnOnce(&mut HostTally<'static>) -> R,
+) -> R {
     let mut t = SCRATCH
         .with(|s| {
             let mut s = s.borrow_mut();
@@ -43,25 +46,15 @@ impl Signer for Zeros {
     }
 }
 
-struct Bytes(Vec<u8>);
-
-impl Sink for Bytes {
-    type Error = ();
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), ()> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
-    }
-}
-
 /// Encodes `t` with `header` (signed with [`Zeros`] when the header has a key); the bytes must
 /// fit [`max_encoded_len`].
 #[must_use]
 pub fn export(t: &HostTally<'static>, header: &Header) -> Vec<u8> {
     if header.key.is_some() {
-        let mut out = Bytes(Vec::new());
+        let mut out = Vec::new();
         stream_signed(t, header, Zeros, &mut out).expect("a decoded header exports");
-        assert!(out.0.len() <= max_encoded_len(t.instrument()), "signed export longer than max_encoded_len");
-        return out.0;
+        assert!(out.len() <= max_encoded_len(t.instrument()), "signed export longer than max_encoded_len");
+        return out;
     }
     let mut buf = vec![0u8; max_encoded_len(t.instrument())];
     let n = encode(t, header, &mut buf).expect("an export fits max_encoded_len");

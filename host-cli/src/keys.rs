@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha512};
+use surveybench_kernel::export::Signer;
 use surveybench_kernel::export::signed::{CONTEXT, SIGNATURE_LEN};
-use surveybench_kernel::export::{Signer, Sink};
 use surveybench_kernel::provision::{IMAGE_LEN, Provision};
 
 use crate::keyring::{self, Entry};
@@ -111,18 +111,5 @@ impl Signer for Ed25519ph<'_> {
     fn sign(self) -> [u8; SIGNATURE_LEN] {
         // The context is 17 bytes, under Ed25519ph's limit of 255: signing cannot fail.
         self.key.sign_prehashed(self.hash, Some(CONTEXT)).map(|s| s.to_bytes()).unwrap_or([0; SIGNATURE_LEN])
-    }
-}
-
-/// A growing byte buffer as an export [`Sink`].
-#[derive(Default)]
-pub struct Buffer(pub Vec<u8>);
-
-impl Sink for Buffer {
-    type Error = std::convert::Infallible;
-
-    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
-        self.0.extend_from_slice(bytes);
-        Ok(())
     }
 }

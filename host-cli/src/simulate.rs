@@ -383,11 +383,11 @@ impl Kiosks<'_> {
         let header = Header::new(&key.entry.device, &key.entry.site, &self.period, sequence)
             .and_then(|h| h.signed_by(&key.entry.id))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut out = keys::Buffer::default();
+        let mut out = Vec::new();
         export::stream_signed(tally, &header, keys::Ed25519ph::new(&key.signing), &mut out)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        out.0.push(b'\n');
-        crate::output::write(&self.dir.join(name), &out.0)
+        out.push(b'\n');
+        crate::output::write(&self.dir.join(name), &out)
     }
 }
 

@@ -493,9 +493,9 @@ fn with_a_keyring_only_verified_exports_are_filed() {
     response.answer(0, 2).unwrap();
     tally.commit(&response).unwrap();
     let header = Header { sequence: 3, ..provision.header().unwrap() };
-    let mut out = surveybench::keys::Buffer::default();
+    let mut out = Vec::new();
     export::stream_signed(&*tally, &header, surveybench::keys::Ed25519ph::new(&key), &mut out).unwrap();
-    let genuine = String::from_utf8(out.0).unwrap();
+    let genuine = String::from_utf8(out).unwrap();
     let edited = genuine.replace("\"sequence\":3,", "\"sequence\":4,");
     let console =
         format!("{genuine}\r\n{edited}\n{}\n{}\nok\n", export("RT5-K1", 5, 2), export("RT5-K9", 1, 2));

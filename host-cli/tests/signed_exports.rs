@@ -11,7 +11,7 @@ use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
 use surveybench::ingest::respondents::HostResponse;
 use surveybench::keyring::Keyring;
-use surveybench::keys::{Buffer, Ed25519ph};
+use surveybench::keys::Ed25519ph;
 use surveybench_kernel::bundled::FFT;
 use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::provision::Provision;
@@ -72,9 +72,9 @@ fn export_of(kiosk: &Kiosk, t: &HostTally<'static>, sequence: u32) -> String {
 /// An export with `header` and `sequence`, signed by `key` (whoever's it is).
 fn signed_as(key: &SigningKey, header: &Header, t: &HostTally<'static>, sequence: u32) -> String {
     let header = Header { sequence, ..header.clone() };
-    let mut out = Buffer::default();
+    let mut out = Vec::new();
     export::stream_signed(t, &header, Ed25519ph::new(key), &mut out).unwrap();
-    String::from_utf8(out.0).unwrap() + "\n"
+    String::from_utf8(out).unwrap() + "\n"
 }
 
 /// The benchmark JSON without its per-input accounting, for comparing figures.

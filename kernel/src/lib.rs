@@ -11,6 +11,9 @@
     )
 )]
 
+#[cfg(feature = "std")]
+extern crate std;
+
 pub mod bundled;
 pub mod crc;
 pub mod estimate;
@@ -24,6 +27,6 @@ pub mod tally;
 
 pub use estimate::{Estimate, Real};
 pub use instrument::{AnswerOption, Filter, Instrument, InstrumentError, Question, QuestionKind, Section};
-pub use response::{Cleaning, Outcome, Response, ResponseError};
+pub use response::{Cleaning, Outcome, Outcomes, Response, ResponseError};
 pub use stratum::{Sex, Stratum};
 pub use tally::{Cleaned, Counters, HostTally, PairSums, Tally, TallyError};

@@ -23,6 +23,17 @@ pub trait Sink {
     fn write_all(&mut self, bytes: &[u8]) -> Result<(), Self::Error>;
 }
 
+/// A growing byte buffer (with feature `std`): the host's sink.
+#[cfg(feature = "std")]
+impl Sink for std::vec::Vec<u8> {
+    type Error = core::convert::Infallible;
+
+    fn write_all(&mut self, bytes: &[u8]) -> Result<(), Self::Error> {
+        self.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
 /// Why a stream failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StreamError<E> {
