@@ -34,6 +34,8 @@ pub trait Signer {
 
 /// Writes the signed export of `tally` with `header` (which must name its key, see
 /// [`Header::signed_by`]) to `sink`, feeding `signer` exactly the signed bytes on the way.
+/// A signer with much state (a device's hash and key) is best passed as `&mut`, with
+/// `Signer` implemented for the reference: it is then not moved through the stack.
 ///
 /// # Errors
 /// The sink's error, [`ExportError::Header`] for a header field that is not plain, or
