@@ -25,6 +25,44 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// A file written a piece at a time into a temporary file beside its path, and renamed over it
+/// by [`Staged::finish`] once all of it is on disk: [`write`] for output too large to hold whole.
+pub struct Staged {
+    path: std::path::PathBuf,
+    file: std::io::BufWriter<NamedTempFile>,
+}
+
+impl Staged {
+    /// Starts writing `path`.
+    ///
+    /// # Errors
+    /// The folder is missing or not writable; the message names `path`.
+    pub fn new(path: &Path) -> Result<Self> {
+        let file = temporary_beside(path, 0o666).with_context(|| format!("{}: cannot write", path.display()))?;
+        Ok(Self { path: path.to_owned(), file: std::io::BufWriter::with_capacity(1 << 20, file) })
+    }
+
+    /// Appends `bytes`.
+    ///
+    /// # Errors
+    /// The disk is full; the message names the path.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<()> {
+        self.file.write_all(bytes).with_context(|| format!("{}: cannot write", self.path.display()))
+    }
+
+    /// Puts the file in place of any file at its path, once every byte is on disk.
+    ///
+    /// # Errors
+    /// The disk is full, or the path cannot be replaced; the message names it.
+    pub fn finish(self) -> Result<()> {
+        let cannot = || format!("{}: cannot write", self.path.display());
+        let file = self.file.into_inner().map_err(|e| e.into_error()).with_context(cannot)?;
+        file.as_file().sync_all().with_context(cannot)?;
+        file.persist(&self.path).map_err(|e| e.error).with_context(cannot)?;
+        Ok(())
+    }
+}
+
 /// What [`write_new`] found at its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NewFile {

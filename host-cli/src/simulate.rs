@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rand::distributions::Bernoulli;
 use rand_distr::{Binomial, Distribution, LogNormal, Normal};
 use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::{HostTally, Instrument, QuestionKind};
@@ -210,10 +211,11 @@ fn question_level(k: usize) -> f64 {
 
 fn respond(
     response: &mut HostResponse<'static>,
+    (models, chances): (&[Model], &Chances),
     trust: &Trust,
     year_drift: f64,
     rng: &mut ChaCha8Rng,
-) -> Result<Respondent> {
+) -> Respondent {
     let instrument = response.instrument();
     response.reset();
     let bands = instrument.age_bands;
@@ -230,14 +232,14 @@ fn respond(
             _ => (Some(rng.gen_range(any_age)), None),
         }
     };
-    let person = Normal::new(0.0, 0.8).unwrap_or_else(|_| unreachable!("valid parameters")).sample(rng);
+    let person = chances.person.sample(rng);
     let age_effect = if known { -0.25 + 0.15 * band as f64 } else { 0.0 };
     let latent = trust.effect + year_drift + age_effect + person;
     let mut answers = vec![0u8; instrument.questions.len()];
     let mut stray = Vec::new();
     for (k, q) in instrument.questions.iter().enumerate() {
         if !response.applies(k) {
-            if q.is_scored() && rng.gen_bool(0.02) {
+            if q.is_scored() && rng.sample(chances.stray) {
                 let o = &q.options[rng.gen_range(0..q.options.len())];
                 stray.push((k, o.code));
             }
@@ -254,7 +256,7 @@ fn respond(
                 position.and_then(|p| q.options.get(p)).map_or(0, |o| o.code)
             }
             QuestionKind::Sex => sex.unwrap_or(0),
-            QuestionKind::Scored => scored_answer(q, k, latent + trust.question_effects[k], rng),
+            QuestionKind::Scored => scored_answer(&models[k], chances, latent + trust.question_effects[k], rng),
             _ => {
                 // Routing and descriptive: earlier options are the common ones.
                 let i = (rng.r#gen::<f64>().powi(2) * q.options.len() as f64) as usize;
@@ -265,23 +267,66 @@ fn respond(
             answers[k] = code;
         }
     }
-    Ok(Respondent { age, sex, answers, stray })
+    Respondent { age, sex, answers, stray }
 }
 
-fn scored_answer(q: &surveybench_kernel::Question<'_>, k: usize, latent: f64, rng: &mut ChaCha8Rng) -> u8 {
-    if rng.gen_bool(0.03) {
+/// The chances every respondent is drawn with, made once (what `gen_bool` would make for each
+/// draw, with the same results).
+struct Chances {
+    /// A respondent's own tendency, on the latent scale.
+    person: Normal<f64>,
+    /// An applicable question left blank.
+    blank: Bernoulli,
+    /// An answer "don't know" (or another unscored option), where there is one.
+    unscored: Bernoulli,
+    /// An answer to a scored question routing says to skip (on paper only).
+    stray: Bernoulli,
+}
+
+impl Chances {
+    fn new() -> Self {
+        let chance = |p| Bernoulli::new(p).unwrap_or_else(|_| unreachable!("a probability"));
+        Self {
+            person: Normal::new(0.0, 0.8).unwrap_or_else(|_| unreachable!("valid parameters")),
+            blank: chance(0.03),
+            unscored: chance(0.06),
+            stray: chance(0.02),
+        }
+    }
+}
+
+/// How answers to one question are drawn, worked out once per instrument rather than for every
+/// answer: its unscored options, its scored ones from best to worst, and the log-odds of its
+/// national level.
+struct Model {
+    unscored: Vec<u8>,
+    /// `(score, code)`, best first (options of equal score in questionnaire order).
+    scored: Vec<(u8, u8)>,
+    logit: f64,
+}
+
+fn models(instrument: &Instrument<'_>) -> Vec<Model> {
+    let model = |(k, q): (usize, &surveybench_kernel::Question<'_>)| {
+        let unscored = q.options.iter().filter(|o| o.score.is_none()).map(|o| o.code).collect();
+        let mut scored: Vec<(u8, u8)> = q.options.iter().filter_map(|o| Some((o.score?, o.code))).collect();
+        scored.sort_by_key(|s| std::cmp::Reverse(s.0));
+        let level = question_level(k);
+        Model { unscored, scored, logit: (level / (1.0 - level)).ln() }
+    };
+    instrument.questions.iter().enumerate().map(model).collect()
+}
+
+fn scored_answer(model: &Model, chances: &Chances, latent: f64, rng: &mut ChaCha8Rng) -> u8 {
+    if rng.sample(chances.blank) {
         return 0;
     }
-    let unscored: Vec<u8> = q.options.iter().filter(|o| o.score.is_none()).map(|o| o.code).collect();
-    if !unscored.is_empty() && rng.gen_bool(0.06) {
+    let unscored = &model.unscored;
+    if !unscored.is_empty() && rng.sample(chances.unscored) {
         return unscored[rng.gen_range(0..unscored.len())];
     }
-    let mut scored: Vec<(u8, u8)> = q.options.iter().filter_map(|o| Some((o.score?, o.code))).collect();
-    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
-    let level = question_level(k);
-    let p = 1.0 / (1.0 + (-((level / (1.0 - level)).ln() + latent)).exp());
-    let worse = Binomial::new((scored.len() - 1) as u64, 1.0 - p).map_or(0, |b| b.sample(rng)) as usize;
-    scored.get(worse).map_or(0, |s| s.1)
+    let p = 1.0 / (1.0 + (-(model.logit + latent)).exp());
+    let worse = Binomial::new((model.scored.len() - 1) as u64, 1.0 - p).map_or(0, |b| b.sample(rng)) as usize;
+    model.scored.get(worse).map_or(0, |s| s.1)
 }
 
 /// Writes both years under `out`: `<year>/respondents.csv`, `<year>/devices/*.json` (signed),
@@ -295,39 +340,88 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
     check(instrument, plan)?;
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let trusts = trusts(plan, instrument.strata(), instrument.questions.len(), &mut rng);
-    let drift = Normal::new(0.0, 0.1).unwrap_or_else(|_| unreachable!("valid parameters"));
-    let mut dirs = Vec::new();
-    // One response, reset for each respondent: making one hashes the whole instrument.
-    let mut response = HostResponse::new(instrument)?;
-    for year in [plan.year - 1, plan.year] {
-        let dir = out.join(year.to_string());
-        let devices = dir.join("devices");
-        std::fs::create_dir_all(&devices).with_context(|| format!("{}: cannot create", devices.display()))?;
-        let mut csv = csv_header(instrument);
-        let mut frame = String::from("trust,invited,undeliverable,deceased\n");
-        let mut keyring = keyring::File::new();
-        for (t, trust) in trusts.iter().enumerate() {
-            let year_drift = if year == plan.year { drift.sample(&mut rng) } else { 0.0 };
-            let size = ((trust.size as f64) * rng.gen_range(0.9..1.1)).round() as usize;
-            let people: Vec<Respondent> = (0..size)
-                .map(|_| respond(&mut response, trust, year_drift, &mut rng))
-                .collect::<Result<_>>()?;
-            for p in &people {
-                csv_row(&mut csv, instrument, &trust.code, p);
+    let mut draw = Draw {
+        models: models(instrument),
+        chances: Chances::new(),
+        drift: Normal::new(0.0, 0.1).unwrap_or_else(|_| unreachable!("valid parameters")),
+        // One response, reset for each respondent: making one hashes the whole instrument.
+        response: HostResponse::new(instrument)?,
+        rng,
+    };
+    let years = [plan.year - 1, plan.year];
+    let dirs: Vec<PathBuf> = years.iter().map(|year| out.join(year.to_string())).collect();
+    // Respondents are drawn here, in the seed's order, while a thread for each year writes
+    // those drawn so far (CSV rows, kiosk tallies, exports and the year's other files): the
+    // drawing and the writing overlap, and the files are those one thread would write.
+    std::thread::scope(|scope| {
+        let mut writers = Vec::new();
+        // A writer that stops (on an error) stops the drawing, and no later year is written.
+        'years: for (&year, dir) in years.iter().zip(&dirs) {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Respondent>)>(2);
+            let trusts = &trusts;
+            writers.push(scope.spawn(move || write_year(instrument, trusts, (plan.seed, year, dir), rx)));
+            for (t, trust) in trusts.iter().enumerate() {
+                if tx.send((t, draw.trust(trust, year == plan.year))).is_err() {
+                    break 'years;
+                }
             }
-            let kiosks = Kiosks { seed: plan.seed, period: year.to_string(), dir: &devices };
-            keyring.keys.extend(write_devices(instrument, (trust, t < SNAPSHOT_TRUSTS), &people, &kiosks)?);
-            let invited = (size as f64 / trust.response_rate).round() as u32;
-            let undeliverable = (f64::from(invited) * 0.02).round() as u32;
-            let deceased = (f64::from(invited) * 0.004).round() as u32;
-            let _ = writeln!(frame, "{},{invited},{undeliverable},{deceased}", trust.code);
         }
-        write(&dir.join("respondents.csv"), &csv)?;
-        write(&dir.join("frame.csv"), &frame)?;
-        write(&dir.join("keyring.toml"), &keyring.to_toml()?)?;
-        dirs.push(dir);
-    }
+        writers.into_iter().try_for_each(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })?;
     Ok(dirs)
+}
+
+/// What drawing respondents needs, from one seeded generator for the whole data set.
+struct Draw {
+    models: Vec<Model>,
+    chances: Chances,
+    drift: Normal<f64>,
+    response: HostResponse<'static>,
+    rng: ChaCha8Rng,
+}
+
+impl Draw {
+    /// One year's respondents of `trust` (`later`: the later year, which drifts).
+    fn trust(&mut self, trust: &Trust, later: bool) -> Vec<Respondent> {
+        let year_drift = if later { self.drift.sample(&mut self.rng) } else { 0.0 };
+        let size = ((trust.size as f64) * self.rng.gen_range(0.9..1.1)).round() as usize;
+        let how = (self.models.as_slice(), &self.chances);
+        (0..size).map(|_| respond(&mut self.response, how, trust, year_drift, &mut self.rng)).collect()
+    }
+}
+
+/// Writes one year under `dir` as its trusts' respondents come (`seed` makes the kiosks'
+/// keys): each trust's kiosk exports and CSV rows, then the respondent CSV, sample frame and
+/// keyring.
+fn write_year(
+    instrument: &'static Instrument<'static>,
+    trusts: &[Trust],
+    (seed, year, dir): (u64, u16, &Path),
+    drawn: std::sync::mpsc::Receiver<(usize, Vec<Respondent>)>,
+) -> Result<()> {
+    let devices = dir.join("devices");
+    std::fs::create_dir_all(&devices).with_context(|| format!("{}: cannot create", devices.display()))?;
+    let kiosks = Kiosks { seed, period: year.to_string(), dir: &devices };
+    let mut csv = crate::output::Staged::new(&dir.join("respondents.csv"))?;
+    let mut rows = csv_header(instrument);
+    let mut frame = String::from("trust,invited,undeliverable,deceased\n");
+    let mut keyring = keyring::File::new();
+    for (t, people) in drawn {
+        let trust = &trusts[t];
+        for p in &people {
+            csv_row(&mut rows, instrument, &trust.code, p);
+        }
+        csv.write(rows.as_bytes())?;
+        rows.clear();
+        keyring.keys.extend(write_devices(instrument, (trust, t < SNAPSHOT_TRUSTS), &people, &kiosks)?);
+        let invited = (people.len() as f64 / trust.response_rate).round() as u32;
+        let undeliverable = (f64::from(invited) * 0.02).round() as u32;
+        let deceased = (f64::from(invited) * 0.004).round() as u32;
+        let _ = writeln!(frame, "{},{invited},{undeliverable},{deceased}", trust.code);
+    }
+    csv.finish()?;
+    write(&dir.join("frame.csv"), &frame)?;
+    write(&dir.join("keyring.toml"), &keyring.to_toml()?)
 }
 
 fn write(path: &Path, text: &str) -> Result<()> {
@@ -347,8 +441,15 @@ fn csv_header(instrument: &Instrument<'_>) -> String {
 }
 
 fn csv_row(csv: &mut String, instrument: &Instrument<'_>, trust: &str, p: &Respondent) {
-    let opt = |x: Option<u16>| x.map_or_else(String::new, |v| v.to_string());
-    let _ = write!(csv, "{trust},{},{}", opt(p.age), opt(p.sex.map(u16::from)));
+    csv.push_str(trust);
+    csv.push(',');
+    if let Some(age) = p.age {
+        push_number(csv, age);
+    }
+    csv.push(',');
+    if let Some(sex) = p.sex {
+        push_number(csv, sex.into());
+    }
     for ((k, q), &code) in instrument.questions.iter().enumerate().zip(&p.answers) {
         if matches!(q.kind, QuestionKind::AgeBand | QuestionKind::Sex) {
             continue;
@@ -357,10 +458,32 @@ fn csv_row(csv: &mut String, instrument: &Instrument<'_>, trust: &str, p: &Respo
         let stray = p.stray.iter().find(|(s, _)| *s == k).map(|s| s.1);
         csv.push(',');
         if let Some(c) = Some(code).filter(|&c| c != 0).or(stray) {
-            let _ = write!(csv, "{c}");
+            push_number(csv, c.into());
         }
     }
     csv.push('\n');
+}
+
+/// Appends `n` in decimal, as `write!` would (a million rows a year make formatting count).
+fn push_number(text: &mut String, n: u16) {
+    if let Ok(digit) = u8::try_from(n)
+        && digit < 10
+    {
+        text.push(char::from(b'0' + digit));
+        return;
+    }
+    let mut digits = [0u8; 5];
+    let mut rest = n;
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    text.extend(digits[start..].iter().map(|&d| char::from(d)));
 }
 
 /// Where and for when a trust's simulated kiosks report, and the seed their keys come from.

@@ -80,8 +80,9 @@ impl core::error::Error for ResponseError {}
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
     Empty,
-    /// An option code, and the option's position in the question's list (found once).
-    Code(u8, u8),
+    /// An option code, the option's position in the question's list and its score (found
+    /// once, so a commit need not look them up again).
+    Code(u8, u8, Option<u8>),
     Cleaned(Cleaning),
 }
 
@@ -94,6 +95,10 @@ pub struct Response<'i, const Q: usize = DEFAULT_QUESTIONS> {
     /// Index of each question's filter question (`NO_FILTER` when it has none), resolved once
     /// so that routing needs no id look-ups.
     filters: [u16; Q],
+    /// For each question with a filter, the positions (bit `p` for position `p`) of the
+    /// filter question's options whose codes route the respondent to it: routing then needs
+    /// neither the instrument nor its codes.
+    routes: [u16; Q],
     /// Indices of the age-band and sex questions (`NO_FILTER` when absent).
     demographics: [u16; 2],
     /// The instrument's content hash, which a tally checks on commit.
@@ -118,16 +123,19 @@ impl<'i, const Q: usize> Response<'i, Q> {
                 capacity: index16(Q),
             });
         }
-        let mut filters = [NO_FILTER; Q];
-        for (q, f) in instrument.questions.iter().zip(filters.iter_mut()) {
-            if let Some(i) = q.filter.and_then(|f| instrument.question_index(f.question)) {
-                *f = index16(i);
-            }
+        let (mut filters, mut routes) = ([NO_FILTER; Q], [0u16; Q]);
+        for (q, (f, r)) in instrument.questions.iter().zip(filters.iter_mut().zip(routes.iter_mut())) {
+            let Some(filter) = q.filter else { continue };
+            let Some(i) = instrument.question_index(filter.question) else { continue };
+            *f = index16(i);
+            let positions = filter.codes.iter().filter_map(|&c| instrument.question(i)?.option_position(c));
+            *r = positions.fold(0, |mask, p| mask | u16::try_from(p).ok().and_then(|p| 1u16.checked_shl(p.into())).unwrap_or(0));
         }
         let find = |kind| instrument.find_kind(kind).map_or(NO_FILTER, index16);
         let demographics = [find(QuestionKind::AgeBand), find(QuestionKind::Sex)];
         let hash = instrument.content_hash();
-        Ok(Self { instrument, slots: [Slot::Empty; Q], stratum: None, filters, demographics, hash })
+        let slots = [Slot::Empty; Q];
+        Ok(Self { instrument, slots, stratum: None, filters, routes, demographics, hash })
     }
 
     /// Empties the response for the next respondent, keeping what was resolved about the
@@ -167,8 +175,9 @@ impl<'i, const Q: usize> Response<'i, Q> {
             .question(question)
             .ok_or(ResponseError::UnknownQuestion { question: index16(question) })?;
         let unknown = ResponseError::UnknownOption { question: index16(question), code };
-        let position = q.option_position(code).and_then(|p| u8::try_from(p).ok()).ok_or(unknown)?;
-        *self.slot_mut(question)? = Slot::Code(code, position);
+        let (position, option) =
+            q.option_position(code).and_then(|p| Some((u8::try_from(p).ok()?, q.options.get(p)?))).ok_or(unknown)?;
+        *self.slot_mut(question)? = Slot::Code(code, position, option.score);
         Ok(())
     }
 
@@ -207,7 +216,7 @@ impl<'i, const Q: usize> Response<'i, Q> {
     #[must_use]
     pub fn code(&self, question: usize) -> Option<u8> {
         match self.slots.get(question) {
-            Some(Slot::Code(c, _)) => Some(*c),
+            Some(Slot::Code(c, ..)) => Some(*c),
             _ => None,
         }
     }
@@ -254,10 +263,14 @@ impl<'i, const Q: usize> Response<'i, Q> {
         }
         let mut i = question;
         for _ in 0..Q {
-            let Some(q) = self.instrument.question(i) else { return true };
-            let Some(filter) = q.filter else { return true };
-            let fi = usize::from(self.filters.get(i).copied().unwrap_or(NO_FILTER));
-            if self.code(fi).is_some_and(|c| !filter.codes.contains(&c)) {
+            let fi = self.filters.get(i).copied().unwrap_or(NO_FILTER);
+            if fi == NO_FILTER {
+                return true;
+            }
+            let fi = usize::from(fi);
+            if let Some(&Slot::Code(code, p, _)) = self.slots.get(fi)
+                && !self.routes_to(i, code, p)
+            {
                 return false;
             }
             i = fi;
@@ -265,41 +278,81 @@ impl<'i, const Q: usize> Response<'i, Q> {
         false
     }
 
-    /// For every question, whether routing removes it: its filter question was answered with
-    /// a code outside the filter's set, or was itself removed. An unanswered (or cleaned)
-    /// filter question removes nothing (method.md §2).
-    fn routed_out(&self) -> [bool; Q] {
-        let mut out = [false; Q];
-        for (i, q) in self.instrument.questions.iter().enumerate() {
-            let fi = usize::from(self.filters.get(i).copied().unwrap_or(NO_FILTER));
-            let removed = q.filter.is_some_and(|f| {
-                out.get(fi).copied().unwrap_or(false) || self.code(fi).is_some_and(|c| !f.codes.contains(&c))
-            });
-            if let Some(r) = out.get_mut(i) {
-                *r = removed;
-            }
+    /// Whether answering question `i`'s filter question with `code`, at position `p` of its
+    /// options, routes the respondent to question `i`: `code` is one of `i`'s filter codes.
+    fn routes_to(&self, i: usize, code: u8, p: u8) -> bool {
+        match self.routes.get(i).and_then(|r| r.checked_shr(p.into())) {
+            Some(bits) => bits & 1 == 1,
+            // Past the positions a mask holds (an instrument `validate` refuses): the codes.
+            None => self.instrument.question(i).and_then(|q| q.filter).is_some_and(|f| f.codes.contains(&code)),
         }
-        out
+    }
+
+    /// The score of the answer to question `question`, when it is a scored option.
+    pub(crate) fn score(&self, question: usize) -> Option<u8> {
+        match self.slots.get(question) {
+            Some(Slot::Code(_, _, score)) => *score,
+            _ => None,
+        }
     }
 
     /// Applies routing and cleaning: the outcome of every question, in questionnaire order
     /// (method.md §2). Entries past the instrument's questions are [`Outcome::Unanswered`].
     #[must_use]
     pub fn resolve(&self) -> [Outcome; Q] {
-        let routed_out = self.routed_out();
         let mut outcomes = [Outcome::Unanswered; Q];
-        for i in 0..self.instrument.questions.len() {
-            let out = routed_out.get(i).copied().unwrap_or(false);
-            let outcome = match (self.slots.get(i), out) {
-                (Some(Slot::Empty) | None, _) => Outcome::Unanswered,
-                (Some(_), true) => Outcome::Removed,
-                (Some(Slot::Cleaned(why)), false) => Outcome::Cleaned(*why),
-                (Some(Slot::Code(_, p)), false) => Outcome::Answered(*p),
-            };
-            if let Some(o) = outcomes.get_mut(i) {
-                *o = outcome;
-            }
+        for (slot, outcome) in outcomes.iter_mut().zip(self.outcomes()) {
+            *slot = outcome;
         }
         outcomes
+    }
+
+    /// The outcome of each of the instrument's questions, in questionnaire order, as
+    /// [`Response::resolve`] gives them, worked out one at a time.
+    #[must_use]
+    pub fn outcomes(&self) -> Outcomes<'_, 'i, Q> {
+        Outcomes { response: self, removed: [false; Q], next: 0 }
+    }
+}
+
+/// The outcomes of a response's questions in questionnaire order ([`Response::outcomes`]).
+///
+/// Routing refers only backwards, so one pass decides it: a question is removed when its filter
+/// question was answered with a code outside the filter's set, or was itself removed; an
+/// unanswered (or cleaned) filter question removes nothing (method.md §2).
+#[derive(Clone, Debug)]
+pub struct Outcomes<'r, 'i, const Q: usize> {
+    response: &'r Response<'i, Q>,
+    /// Whether routing removed each question so far.
+    removed: [bool; Q],
+    /// The question whose outcome comes next.
+    next: usize,
+}
+
+impl<const Q: usize> Iterator for Outcomes<'_, '_, Q> {
+    type Item = Outcome;
+
+    #[inline]
+    fn next(&mut self) -> Option<Outcome> {
+        let (r, i) = (self.response, self.next);
+        if i >= r.instrument.questions.len() {
+            return None;
+        }
+        self.next = i.saturating_add(1);
+        let fi = usize::from(r.filters.get(i).copied().unwrap_or(NO_FILTER));
+        let out = self.removed.get(fi).copied().unwrap_or(false)
+            || match r.slots.get(fi) {
+                Some(&Slot::Code(code, p, _)) => !r.routes_to(i, code, p),
+                _ => false,
+            };
+        if let Some(removed) = self.removed.get_mut(i) {
+            *removed = out;
+        }
+        Some(match (r.slots.get(i), out) {
+            (Some(Slot::Empty) | None, _) => Outcome::Unanswered,
+            (Some(_), true) => Outcome::Removed,
+            (Some(Slot::Cleaned(why)), false) => Outcome::Cleaned(*why),
+            (Some(Slot::Code(_, p, _)), false) => Outcome::Answered(*p),
+        })
     }
 }

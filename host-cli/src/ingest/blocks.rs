@@ -49,9 +49,9 @@ impl LineCounter {
     /// Counts the line ends in the next piece of input: LF and CR each end a line, and CRLF is
     /// one end (also across pieces), counted a whole slice at a time.
     pub fn feed(&mut self, bytes: &[u8]) {
-        let count = |byte: u8| bytes.iter().filter(|&&b| b == byte).count() as u64;
+        let count = |byte: u8| memchr::memchr_iter(byte, bytes).count() as u64;
         let (lf, cr) = (count(b'\n'), count(b'\r'));
-        let crlf = if cr == 0 { 0 } else { bytes.windows(2).filter(|w| w == b"\r\n").count() as u64 };
+        let crlf = if cr == 0 { 0 } else { memchr::memmem::find_iter(bytes, b"\r\n").count() as u64 };
         let joined = u64::from(self.prev_cr && bytes.first() == Some(&b'\n'));
         self.lines += lf + cr - crlf - joined;
         if let Some(&last) = bytes.last() {
@@ -75,10 +75,13 @@ pub struct Blocks<R> {
     /// The line `buf` starts on.
     line: u64,
     eof: bool,
-    hasher: Sha256,
+    /// SHA-256 of the bytes read, unless the caller needs none.
+    hasher: Option<Sha256>,
     /// [`BLOCK`] and [`MAX_RECORD`], smaller in tests.
     block: usize,
     max_record: usize,
+    /// Buffers of pieces given back ([`Blocks::recycle`]), to read the next pieces into.
+    spare: Vec<Vec<u8>>,
 }
 
 impl<R: Read> Blocks<R> {
@@ -89,25 +92,40 @@ impl<R: Read> Blocks<R> {
 
     /// Blocks of about `block` bytes, taking records longer than `max_record` for stray quotes.
     pub fn sized(input: R, block: usize, max_record: usize) -> Self {
-        Self { input, buf: Vec::new(), line: 1, eof: false, hasher: Sha256::new(), block, max_record }
+        let hasher = Some(Sha256::new());
+        Self { input, buf: Vec::new(), line: 1, eof: false, hasher, block, max_record, spare: Vec::new() }
+    }
+
+    /// The same blocks without the SHA-256 of the file: [`Blocks::hash`] is then `None`.
+    #[must_use]
+    pub fn without_hash(mut self) -> Self {
+        self.hasher = None;
+        self
     }
 
     /// Reads until `buf` holds at least `want` bytes or the input ends.
     fn fill(&mut self, want: usize) -> io::Result<()> {
-        while self.buf.len() < want && !self.eof {
-            let start = self.buf.len();
-            self.buf.resize(start + self.block.min(want - start).max(1 << 12), 0);
-            let n = loop {
-                match self.input.read(&mut self.buf[start..]) {
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    other => break other?,
-                }
-            };
-            self.buf.truncate(start + n);
-            self.hasher.update(&self.buf[start..]);
-            self.eof = n == 0;
+        if self.buf.len() >= want || self.eof {
+            return Ok(());
         }
+        let start = self.buf.len();
+        let more = (want - start).max(1 << 12);
+        self.buf.reserve_exact(more);
+        // Into the buffer's spare room, which a file is read into without zeroing it first.
+        let n = (&mut self.input).take(more as u64).read_to_end(&mut self.buf)?;
+        if let Some(hasher) = &mut self.hasher {
+            hasher.update(&self.buf[start..]);
+        }
+        self.eof = n < more;
         Ok(())
+    }
+
+    /// Gives back the bytes of a piece handed out, for later pieces to be read into: a long
+    /// file then goes through a few buffers instead of new memory for every block.
+    pub fn recycle(&mut self, bytes: Vec<u8>) {
+        if self.spare.len() < 4 {
+            self.spare.push(bytes);
+        }
     }
 
     /// The header: its column names, and the line the body starts on. A leading byte order
@@ -133,6 +151,13 @@ impl<R: Read> Blocks<R> {
         Ok(Ok((names, body_line)))
     }
 
+    /// The line the next piece starts on: every line of the pieces handed out so far is
+    /// counted, once, where the file was cut.
+    #[must_use]
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
     /// The next piece of the file, `None` at its end.
     ///
     /// # Errors
@@ -145,7 +170,10 @@ impl<R: Read> Blocks<R> {
             }
             let end = if self.eof { Some(self.buf.len()) } else { last_record_end(&self.buf) };
             if let Some(end) = end {
-                let rest = self.buf.split_off(end);
+                let mut rest = self.spare.pop().unwrap_or_default();
+                rest.clear();
+                rest.extend_from_slice(self.buf.get(end..).unwrap_or_default());
+                self.buf.truncate(end);
                 let bytes = std::mem::replace(&mut self.buf, rest);
                 let first_line = self.line;
                 let mut counter = LineCounter::default();
@@ -189,13 +217,20 @@ impl<R: Read> Blocks<R> {
         Ok(Some(std::mem::take(&mut self.buf)))
     }
 
-    /// SHA-256 of every byte read, once the file has been read to its end.
-    pub fn hash(mut self) -> io::Result<[u8; 32]> {
+    /// SHA-256 of every byte of the file, read to its end for it; `None` when made
+    /// [`Blocks::without_hash`].
+    ///
+    /// # Errors
+    /// The file cannot be read.
+    pub fn hash(mut self) -> io::Result<Option<[u8; 32]>> {
+        if self.hasher.is_none() {
+            return Ok(None);
+        }
         while !self.eof {
             self.buf.clear();
             self.fill(self.block)?;
         }
-        Ok(self.hasher.finalize().into())
+        Ok(self.hasher.map(|h| h.finalize().into()))
     }
 }
 
@@ -208,7 +243,7 @@ fn first_record_end(buf: &[u8]) -> Option<usize> {
 
 /// Where the last complete record of `buf` ends (more input may follow `buf`).
 fn last_record_end(buf: &[u8]) -> Option<usize> {
-    if !buf.contains(&b'"') {
+    if memchr::memchr(b'"', buf).is_none() {
         if let Some(i) = buf.iter().rposition(|&b| b == b'\n') {
             return Some(i + 1);
         }

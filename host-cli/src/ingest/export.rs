@@ -113,7 +113,7 @@ pub fn decode_named(bytes: &[u8]) -> Result<(Header, Box<HostTally<'static>>), S
             .ok_or_else(|| format!("export is for instrument `{id}`, which this build does not bundle"))?,
         None => bundled::ALL[0],
     };
-    let mut tally = Box::new(HostTally::new(instrument).map_err(|e| e.to_string())?);
+    let mut tally = super::new_tally(instrument).map_err(|e| e.to_string())?;
     let header = decode(bytes, &mut tally)?;
     Ok((header, tally))
 }
@@ -126,17 +126,19 @@ fn longest(instrument: &Instrument<'_>) -> usize {
 
 /// Reads a file of device exports: the whole file as one document if it is small enough to be
 /// one, or else one export per line, streamed, so memory stays bounded whatever the file's
-/// size. A line longer than any export can be is skipped unread.
+/// size. A line longer than any export can be is skipped unread. The file's hash is computed
+/// when `hash` asks for it.
 pub fn read(
     path: &Path,
     instrument: &'static Instrument<'static>,
     admission: Admission<'_>,
     kept: &AtomicUsize,
+    hash: bool,
     problems: &mut Vec<Problem>,
 ) -> ExportFile {
     let mut totals = InputTotals::new(path, InputKind::DeviceExports);
-    let mut scratch = match HostTally::new(instrument) {
-        Ok(t) => Box::new(t),
+    let scratch = match super::new_tally(instrument) {
+        Ok(t) => t,
         Err(e) => {
             problems.push(Problem::error(path, None, format!("instrument too large: {e}")));
             return ExportFile { exports: Vec::new(), totals, hash: None };
@@ -151,16 +153,17 @@ pub fn read(
             return ExportFile { exports: Vec::new(), totals, hash: None };
         }
     };
-    let mut reader =
-        Lines { path, limit, admission, scratch: &mut scratch, kept, totals: &mut totals, problems };
+    let scratch = Some(scratch);
+    let mut reader = Lines { path, limit, admission, scratch, instrument, kept, totals: &mut totals, problems };
     let result = if usize::try_from(size).is_ok_and(|s| s <= limit) {
         let mut bytes = Vec::new();
         std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| e.to_string()).map(|_| {
-            let hash = Sha256::digest(&bytes).into();
+            let hash = hash.then(|| Sha256::digest(&bytes).into());
             (reader.whole_or_lines(&bytes), hash)
         })
     } else {
-        reader.stream(std::io::BufReader::with_capacity(1 << 20, file)).map_err(|e| e.to_string())
+        let input = std::io::BufReader::with_capacity(1 << 20, file);
+        reader.stream(input, hash).map_err(|e| e.to_string())
     };
     match result {
         Ok((exports, hash)) => {
@@ -171,7 +174,7 @@ pub fn read(
                 );
                 problems.push(Problem::note(path, None, message));
             }
-            ExportFile { exports, totals, hash: Some(hash) }
+            ExportFile { exports, totals, hash }
         }
         Err(e) => {
             problems.push(Problem::error(path, None, format!("cannot read: {e}; file skipped")));
@@ -194,7 +197,7 @@ pub fn reread(
     let mut bytes = vec![0; e.span.1];
     file.read_exact(&mut bytes).map_err(|err| format!("cannot read again: {err}"))?;
     let hash: [u8; 32] = Sha256::digest(&bytes).into();
-    let mut tally = Box::new(HostTally::new(instrument).map_err(|err| err.to_string())?);
+    let mut tally = super::new_tally(instrument).map_err(|err| err.to_string())?;
     if hash != e.hash || decode(&bytes, &mut tally).is_err() {
         return Err("the file changed while it was being read; export skipped".to_owned());
     }
@@ -211,19 +214,30 @@ struct Lines<'a> {
     path: &'a Path,
     limit: usize,
     admission: Admission<'a>,
-    scratch: &'a mut HostTally<'static>,
+    /// The tally the next export is decoded into; a kept export takes it with it.
+    scratch: Option<Box<HostTally<'static>>>,
+    instrument: &'static Instrument<'static>,
     kept: &'a AtomicUsize,
     totals: &'a mut InputTotals,
     problems: &'a mut Vec<Problem>,
 }
 
 impl Lines<'_> {
+    /// The tally to decode into, made anew after the last one was kept.
+    fn scratch(&mut self) -> &mut HostTally<'static> {
+        let instrument = self.instrument;
+        // The instrument fits a host tally: checked when the file was opened.
+        self.scratch.get_or_insert_with(|| {
+            super::new_tally(instrument).unwrap_or_else(|_| unreachable!("checked on opening"))
+        })
+    }
+
     /// A small file: one document, or else one export per line.
     fn whole_or_lines(&mut self, bytes: &[u8]) -> Vec<DeviceExport> {
         self.totals.lines = count_lines(bytes);
         let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
         let trimmed = bytes.trim_ascii();
-        if let Ok(header) = decode(trimmed, self.scratch) {
+        if let Ok(header) = decode(trimmed, self.scratch()) {
             self.totals.read = 1;
             self.totals.blank_lines = self.totals.lines.saturating_sub(1);
             let line = trimmed_line(bytes, start);
@@ -239,9 +253,14 @@ impl Lines<'_> {
         out
     }
 
-    /// A large file, streamed a line at a time; returns its exports and its hash.
-    fn stream(&mut self, mut input: impl BufRead) -> std::io::Result<(Vec<DeviceExport>, [u8; 32])> {
-        let (mut out, mut hasher, mut buf) = (Vec::new(), Sha256::new(), Vec::new());
+    /// A large file, streamed a line at a time; returns its exports and, when `hash` asks for
+    /// it, its hash.
+    fn stream(
+        &mut self,
+        mut input: impl BufRead,
+        hash: bool,
+    ) -> std::io::Result<(Vec<DeviceExport>, Option<[u8; 32]>)> {
+        let (mut out, mut hasher, mut buf) = (Vec::new(), hash.then(Sha256::new), Vec::new());
         let (mut offset, mut line, mut length) = (0u64, 1u64, 0u64);
         loop {
             let chunk = input.fill_buf()?;
@@ -252,7 +271,9 @@ impl Lines<'_> {
                 Some(i) => (&chunk[..=i], true),
                 None => (chunk, false),
             };
-            hasher.update(piece);
+            if let Some(hasher) = &mut hasher {
+                hasher.update(piece);
+            }
             length += piece.len() as u64;
             if buf.len() + piece.len() <= self.limit + 1 {
                 buf.extend_from_slice(piece);
@@ -271,7 +292,7 @@ impl Lines<'_> {
         }
         self.totals.lines = line - 1;
         self.totals.blank_lines = self.totals.lines.saturating_sub(self.totals.read);
-        Ok((out, hasher.finalize().into()))
+        Ok((out, hasher.map(|h| h.finalize().into())))
     }
 
     /// One streamed line of `length` bytes (of which `buf` holds up to the limit).
@@ -288,7 +309,7 @@ impl Lines<'_> {
             self.totals.skipped += 1;
             let message = format!(
                 "line of {length} bytes, longer than any `{}` export can be ({} bytes); skipped unread",
-                self.scratch.instrument().id,
+                self.instrument.id,
                 self.limit
             );
             self.problems.push(Problem::error(self.path, Some(line), message));
@@ -306,7 +327,7 @@ impl Lines<'_> {
             return;
         }
         self.totals.read += 1;
-        match decode(trimmed, self.scratch) {
+        match decode(trimmed, self.scratch()) {
             Ok(header) => {
                 let span = (offset + start as u64, trimmed.len());
                 out.extend(self.admit(line_no, span, trimmed, header));
@@ -320,8 +341,8 @@ impl Lines<'_> {
     }
 
     /// The export just decoded into the scratch tally, if it may count (signed and verified, or
-    /// unsigned and allowed), keeping a copy of its tally while the run's budget lasts; else an
-    /// error naming the line.
+    /// unsigned and allowed), keeping its tally while the run's budget lasts; else an error
+    /// naming the line.
     fn admit(&mut self, line: u64, span: (u64, usize), bytes: &[u8], header: Header) -> Option<DeviceExport> {
         let signed = match self.admission.admit(bytes, &header) {
             Ok(signed) => signed,
@@ -337,7 +358,7 @@ impl Lines<'_> {
             self.totals.unsigned += 1;
         }
         let keep = self.kept.fetch_add(1, Ordering::Relaxed) < KEEP;
-        let tally = keep.then(|| Box::new(self.scratch.clone()));
+        let tally = if keep { self.scratch.take() } else { None };
         let hash = Sha256::digest(bytes).into();
         Some(DeviceExport { path: self.path.to_owned(), line, span, header, hash, signed, tally })
     }

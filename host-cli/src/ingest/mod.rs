@@ -18,13 +18,29 @@ use std::sync::atomic::AtomicUsize;
 use anyhow::{Result, bail};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
-use surveybench_kernel::{HostTally, Instrument};
+use surveybench_kernel::{HostTally, Instrument, TallyError};
 
 pub use accounting::{InputKind, InputTotals};
 pub use frame::FrameRow;
 
 /// One tally per trust code.
 pub type Trusts = BTreeMap<String, Box<HostTally<'static>>>;
+
+/// An empty host tally of `instrument`, made where it stays, on the heap: the memory of the
+/// capacity the instrument does not use (most of a host tally's 116 KB) is never written, so the
+/// system need not even provide it, and nothing is copied (a run makes one per trust and thread,
+/// and one per device export).
+///
+/// # Errors
+/// As [`HostTally::new`].
+#[allow(unsafe_code, reason = "a zeroed allocation is what `Tally::init_zeroed` asks for")]
+pub fn new_tally(instrument: &'static Instrument<'static>) -> Result<Box<HostTally<'static>>, TallyError> {
+    let mut slot = Box::<HostTally<'static>>::new_zeroed();
+    // SAFETY: `new_zeroed` gives a slot of all zero bytes.
+    unsafe { HostTally::init_zeroed(&mut slot, instrument)? };
+    // SAFETY: `init_zeroed` succeeded, so the slot holds a tally.
+    Ok(unsafe { slot.assume_init() })
+}
 
 /// Something wrong with, or worth saying about, an input.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,17 +137,19 @@ struct FileRead {
     hash: Option<[u8; 32]>,
 }
 
+/// Reads one file; `hash` says whether its content hash is needed to find repeats.
 fn parse_file(
     path: &Path,
     instrument: &'static Instrument<'static>,
     options: &Options,
     kept: &AtomicUsize,
+    hash: bool,
 ) -> FileRead {
     let mut problems = Vec::new();
     if path.extension().and_then(|e| e.to_str()) != Some("csv") {
         let admission =
             export::Admission { keyring: &options.keyring, allow_unsigned: options.allow_unsigned };
-        let file = export::read(path, instrument, admission, kept, &mut problems);
+        let file = export::read(path, instrument, admission, kept, hash, &mut problems);
         return FileRead {
             parsed: Parsed::Exports(file.exports),
             problems,
@@ -147,13 +165,18 @@ fn parse_file(
             return FileRead { parsed: Parsed::Nothing, problems, totals, hash: None };
         }
     };
-    // A file smaller than a few blocks is cut smaller, so that every core gets a share.
+    // A file of less than a block a core is cut into one part a core, so that each core
+    // reads one part (and makes one tally per trust in it).
     let size = file.metadata().map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
-    let block = (size / 8).clamp(1 << 16, blocks::BLOCK);
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let block = (size / cores).saturating_add(1).clamp(1 << 16, blocks::BLOCK);
     let mut blocks = blocks::Blocks::sized(file, block, blocks::MAX_RECORD);
+    if !hash {
+        blocks = blocks.without_hash();
+    }
     match read_csv(path, &mut blocks, instrument, options, &mut problems) {
         Ok((parsed, totals)) => {
-            let hash = blocks.hash().ok();
+            let hash = blocks.hash().ok().flatten();
             FileRead { parsed, problems, totals, hash }
         }
         Err(e) => {
@@ -218,11 +241,13 @@ pub fn ingest(
     let files = walk::files(inputs)?;
     let bar = progress(files.unique.len());
     let kept = AtomicUsize::new(0);
+    let hashed = same_sizes(&files.unique);
     let read: Vec<FileRead> = files
         .unique
         .par_iter()
-        .map(|path| {
-            let r = parse_file(path, instrument, options, &kept);
+        .zip(&hashed)
+        .map(|(path, &hash)| {
+            let r = parse_file(path, instrument, options, &kept, hash);
             bar.inc(1);
             r
         })
@@ -288,6 +313,17 @@ pub fn ingest(
     merged.check_frame(&mut data);
     stop_if_strict(options, &data.problems)?;
     Ok(data)
+}
+
+/// For each file, whether another has its size (or its size is unknown): only those can hold
+/// the same bytes as another, so only they need a content hash to find repeats.
+fn same_sizes(paths: &[PathBuf]) -> Vec<bool> {
+    let sizes: Vec<Option<u64>> = paths.iter().map(|p| std::fs::metadata(p).ok().map(|m| m.len())).collect();
+    let mut files_of_size = BTreeMap::<u64, usize>::new();
+    for size in sizes.iter().flatten() {
+        *files_of_size.entry(*size).or_default() += 1;
+    }
+    sizes.iter().map(|s| s.is_none_or(|s| files_of_size.get(&s).is_some_and(|&n| n > 1))).collect()
 }
 
 /// The totals of a file read once under another name.

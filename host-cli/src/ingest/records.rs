@@ -101,6 +101,22 @@ impl Record {
     }
 }
 
+/// A record as [`Records::next_row`] hands it out.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Row<'a> {
+    /// A record on one line without quotes, as most are: its fields are the bytes of `bytes`
+    /// between commas, and it cannot be unreadable.
+    Line {
+        /// The line it is on.
+        line: u64,
+        /// The line, without its line end.
+        bytes: &'a [u8],
+    },
+    /// Any other record, read into the caller's [`Record`]: its fields and lines, or why it
+    /// could not be read.
+    Read(Result<(), RecordError>),
+}
+
 /// Splits bytes into records, counting every line.
 pub struct Records<'a> {
     bytes: &'a [u8],
@@ -149,6 +165,24 @@ impl<'a> Records<'a> {
         record.last_line = if past_last_break { self.line - 1 } else { self.line };
         self.end_line();
         Some(result)
+    }
+
+    /// Reads the next record like [`Records::next_into`], but hands a record on one line
+    /// without quotes out as that line, unsplit and uncopied; `None` at the end.
+    pub fn next_row(&mut self, record: &mut Record) -> Option<Row<'a>> {
+        self.skip_blank_lines();
+        let rest = self.rest();
+        if rest.is_empty() {
+            return None;
+        }
+        let end = memchr::memchr3(b'\n', b'\r', b'"', rest).unwrap_or(rest.len());
+        if rest.get(end) == Some(&b'"') {
+            return self.next_into(record).map(Row::Read);
+        }
+        let row = Row::Line { line: self.line, bytes: rest.get(..end).unwrap_or_default() };
+        self.pos += end;
+        self.end_line();
+        Some(row)
     }
 
     fn skip_blank_lines(&mut self) {

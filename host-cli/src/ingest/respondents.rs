@@ -8,11 +8,11 @@
 use std::path::Path;
 
 use surveybench_kernel::export::{SITE_LEN, is_plain};
-use surveybench_kernel::{Cleaning, HostTally, Instrument, Response};
+use surveybench_kernel::{Cleaning, HostTally, Instrument, Response, TallyError};
 
 use super::accounting::{InputKind, InputTotals};
 use super::blocks::{Blocks, MAX_RECORD, Piece};
-use super::records::{Record, RecordError, Records, count_lines};
+use super::records::{Record, RecordError, Records, Row, count_lines};
 use super::{Problem, Trusts};
 
 /// Response capacity on the host: as many questions as a [`HostTally`] holds.
@@ -102,9 +102,13 @@ pub fn read<R: std::io::Read>(
         (None, _) => return Ok((Trusts::new(), refused_blocks(path, blocks)?)),
     };
     let chunk = Chunk { path, instrument, columns: &columns, survey_year };
+    let body_line = blocks.line();
     let (mut trusts, mut parts) = read_parallel(&chunk, blocks)?;
     parts.sort_by_key(|p| p.first_line);
     let mut totals = InputTotals::new(path, InputKind::Respondents);
+    // The blocks' lines, counted once as they were cut (a part longer than a record can be
+    // counts its own).
+    totals.lines = blocks.line() - body_line;
     let (mut cleaned, mut spanning) = (Cleaned::default(), Spanning::default());
     for part in parts {
         problems.extend(part.problems);
@@ -150,30 +154,39 @@ fn read_parallel<R: std::io::Read>(
         None => None,
     };
     if second.is_none() {
-        let mut trusts = Trusts::new();
-        let parts = first.into_iter().map(|p| chunk.piece(p, &mut trusts)).collect();
-        return Ok((vec![trusts], parts));
+        let mut tallies = Tallies::default();
+        let parts = first.iter().map(|p| chunk.piece(p, &mut tallies)).collect();
+        return Ok((vec![tallies.into_trusts()], parts));
     }
     let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
     let (tx, rx) = std::sync::mpsc::sync_channel::<Piece>(workers);
     let rx = std::sync::Mutex::new(rx);
+    // Read blocks come back to be read into again.
+    let (spare_tx, spare_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                scope.spawn(|| {
-                    let (mut trusts, mut parts) = (Trusts::new(), Vec::new());
+                let (spare, rx) = (spare_tx.clone(), &rx);
+                scope.spawn(move || {
+                    let (mut tallies, mut parts) = (Tallies::default(), Vec::new());
                     loop {
                         let next = rx.lock().map(|r| r.recv());
                         let Ok(Ok(piece)) = next else { break };
-                        parts.push(chunk.piece(piece, &mut trusts));
+                        parts.push(chunk.piece(&piece, &mut tallies));
+                        if let Piece::Block { bytes, .. } = piece {
+                            let _ = spare.send(bytes);
+                        }
                     }
-                    (trusts, parts)
+                    (tallies.into_trusts(), parts)
                 })
             })
             .collect();
         let mut sent = [first, second].into_iter().flatten().try_for_each(|p| tx.send(p)).is_ok();
         let mut read = Ok(());
         while sent {
+            while let Ok(bytes) = spare_rx.try_recv() {
+                blocks.recycle(bytes);
+            }
             match blocks.next_piece() {
                 Ok(Some(piece)) => sent = tx.send(piece).is_ok(),
                 Ok(None) => break,
@@ -288,9 +301,9 @@ struct Part {
 
 impl Chunk<'_> {
     /// Reads one piece of the file into `trusts`.
-    fn piece(&self, piece: Piece, trusts: &mut Trusts) -> Part {
-        match piece {
-            Piece::Block { first_line, bytes } => self.read(&bytes, first_line, trusts),
+    fn piece(&self, piece: &Piece, trusts: &mut Tallies) -> Part {
+        match *piece {
+            Piece::Block { first_line, ref bytes } => self.read(bytes, first_line, trusts),
             Piece::Oversized { first_line, lines } => {
                 let mut totals = InputTotals::new(self.path, InputKind::Respondents);
                 (totals.read, totals.skipped, totals.lines) = (1, 1, lines);
@@ -311,8 +324,9 @@ impl Chunk<'_> {
         }
     }
 
-    /// Reads the rows of `part`, whose first line is line `first` of the file, into `trusts`.
-    fn read(&self, part: &[u8], first: u64, trusts: &mut Trusts) -> Part {
+    /// Reads the rows of `part`, whose first line is line `first` of the file, into `trusts`
+    /// (its lines are counted where the file is cut).
+    fn read(&self, part: &[u8], first: u64, trusts: &mut Tallies) -> Part {
         let mut out = Part {
             first_line: first,
             problems: Vec::new(),
@@ -320,24 +334,53 @@ impl Chunk<'_> {
             spanning: Spanning::default(),
             totals: InputTotals::new(self.path, InputKind::Respondents),
         };
-        out.totals.lines = count_lines(part);
         let Ok(mut response) = HostResponse::new(self.instrument) else {
             return out;
         };
         let mut records = Records::new(part, first);
         let mut record = Record::default();
-        while let Some(result) = records.next_into(&mut record) {
+        while let Some(row) = records.next_row(&mut record) {
             out.totals.read += 1;
-            match self.row(&record, result, &mut response, trusts, &mut out) {
+            let (first_line, result) = match row {
+                Row::Line { line, bytes } => (line, self.line(line, bytes, &mut response, trusts, &mut out)),
+                Row::Read(read) => (record.first_line, self.row(&record, read, &mut response, trusts, &mut out)),
+            };
+            match result {
                 Ok(()) => out.totals.used += 1,
                 Err(message) => {
                     out.totals.skipped += 1;
-                    out.problems.push(Problem::error(self.path, Some(record.first_line), message));
+                    out.problems.push(Problem::error(self.path, Some(first_line), message));
                 }
             }
         }
         out.totals.blank_lines = records.blank_lines;
         out
+    }
+
+    /// Counts a row that is one line without quotes (nearly every row), or says why it is
+    /// skipped: [`Chunk::row`] without the copy into a [`Record`].
+    fn line(
+        &self,
+        line: u64,
+        bytes: &[u8],
+        response: &mut HostResponse<'static>,
+        trusts: &mut Tallies,
+        out: &mut Part,
+    ) -> Result<(), String> {
+        let fields = bytes.iter().fold(1, |n, &b| n + usize::from(b == b','));
+        if fields != self.columns.len() {
+            return Err(format!(
+                "row has {fields} fields, the header {}; respondent skipped",
+                self.columns.len()
+            ));
+        }
+        response.reset();
+        let cells = bytes.split(|&b| b == b',');
+        let (trust, row_cleaned) = fill(response, cells, true, self.columns, self.survey_year)
+            .map_err(|m| format!("{m}; respondent skipped"))?;
+        trusts.commit(trust, response).map_err(|e| format!("respondent not counted: {e}"))?;
+        out.cleaned.add(Some(line), row_cleaned);
+        Ok(())
     }
 
     /// Counts one row, or says why it is skipped.
@@ -346,7 +389,7 @@ impl Chunk<'_> {
         record: &Record,
         read: Result<(), RecordError>,
         response: &mut HostResponse<'static>,
-        trusts: &mut Trusts,
+        trusts: &mut Tallies,
         out: &mut Part,
     ) -> Result<(), String> {
         let lines = || match record.lines() {
@@ -363,9 +406,10 @@ impl Chunk<'_> {
             ));
         }
         response.reset();
-        let (trust, row_cleaned) = fill(response, record, self.columns, self.survey_year)
-            .map_err(|m| format!("{m}; {}", lines()))?;
-        commit(trusts, trust, response).map_err(|e| format!("respondent not counted: {e}"))?;
+        let (trust, row_cleaned) =
+            fill(response, record.iter(), record.lines() == 1, self.columns, self.survey_year)
+                .map_err(|m| format!("{m}; {}", lines()))?;
+        trusts.commit(trust, response).map_err(|e| format!("respondent not counted: {e}"))?;
         out.cleaned.add(Some(record.first_line), row_cleaned);
         if record.lines() > 1 {
             out.spanning.add(record.first_line, record.last_line);
@@ -406,18 +450,48 @@ impl Spanning {
     }
 }
 
-fn commit(
-    trusts: &mut Trusts,
-    trust: &str,
-    response: &HostResponse<'static>,
-) -> Result<(), surveybench_kernel::TallyError> {
-    if let Some(tally) = trusts.get_mut(trust) {
-        return tally.commit(response).map(|_| ());
+/// One thread's tallies, one per trust. Rows come grouped by trust, so the tally of the last
+/// row's trust is kept at hand, out of the map.
+#[derive(Default)]
+struct Tallies {
+    trusts: Trusts,
+    last: Option<(String, Box<HostTally<'static>>)>,
+}
+
+impl Tallies {
+    /// Commits `response` to the tally of `trust`, made on its first respondent.
+    fn commit(&mut self, trust: &str, response: &HostResponse<'static>) -> Result<(), TallyError> {
+        let tally = match &mut self.last {
+            Some((code, tally)) if code == trust => tally,
+            _ => self.switch(trust, response)?,
+        };
+        tally.commit(response).map(|_| ())
     }
-    let mut tally = Box::new(HostTally::new(response.instrument())?);
-    tally.commit(response)?;
-    trusts.insert(trust.to_owned(), tally);
-    Ok(())
+
+    /// Puts the last trust's tally back and takes out the tally of `trust`.
+    fn switch(
+        &mut self,
+        trust: &str,
+        response: &HostResponse<'static>,
+    ) -> Result<&mut HostTally<'static>, TallyError> {
+        if let Some((code, tally)) = self.last.take() {
+            self.trusts.insert(code, tally);
+        }
+        let tally = match self.trusts.remove(trust) {
+            Some(tally) => tally,
+            None => super::new_tally(response.instrument())?,
+        };
+        Ok(&mut self.last.insert((trust.to_owned(), tally)).1)
+    }
+
+    /// Every trust's tally; a trust whose first respondent could not be counted has none.
+    fn into_trusts(mut self) -> Trusts {
+        if let Some((code, tally)) = self.last.take() {
+            self.trusts.insert(code, tally);
+        }
+        self.trusts.retain(|_, t| t.counters().started > 0);
+        self.trusts
+    }
 }
 
 fn map_columns(
@@ -509,6 +583,14 @@ fn small_code(bytes: &[u8]) -> Option<u8> {
     u8::try_from(n).ok()
 }
 
+/// A whole number in ASCII digits alone (no sign or spaces) that fits in a `u16`.
+fn whole(raw: &[u8]) -> Option<u16> {
+    if raw.is_empty() || !raw.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    raw.iter().try_fold(0u16, |n, &d| n.checked_mul(10)?.checked_add(u16::from(d - b'0')))
+}
+
 /// The trimmed text of a cell the file is read for: UTF-8 on one line.
 fn cell_text<'r>(raw: &'r [u8], column: &Column, instrument: &Instrument<'_>) -> Result<&'r str, String> {
     let name = || match column {
@@ -527,11 +609,12 @@ fn cell_text<'r>(raw: &'r [u8], column: &Column, instrument: &Instrument<'_>) ->
     Ok(text.trim())
 }
 
-/// Fills `response` from one row; returns the trust code and a description of each answer that
-/// was cleaned (usually none).
+/// Fills `response` from the cells of one row (`one_line` when the row is on one line); returns
+/// the trust code and a description of each answer that was cleaned (usually none).
 fn fill<'r>(
     response: &mut HostResponse<'_>,
-    record: &'r Record,
+    cells: impl Iterator<Item = &'r [u8]>,
+    one_line: bool,
     columns: &[Column],
     survey_year: Option<u16>,
 ) -> Result<(&'r str, Vec<String>), String> {
@@ -540,14 +623,47 @@ fn fill<'r>(
     let instrument = response.instrument();
     let id = |k: usize| instrument.question(k).map_or("?", |q| q.id);
     // Only a quoted field can hold a line break, and then the record spans lines.
-    let one_line = record.lines() == 1;
-    for (column, raw) in columns.iter().zip(record.iter()) {
+    for (column, raw) in columns.iter().zip(cells) {
         match column {
             Column::Ignored => continue,
-            // The common case, straight from the bytes: blank, or a valid option code.
+            // The common cases, straight from the bytes: blank, or a valid option code (most
+            // often one digit).
             Column::Question(k) if one_line => {
-                let bytes = raw.trim_ascii();
-                if bytes.is_empty() || small_code(bytes).is_some_and(|c| response.answer(*k, c).is_ok()) {
+                let code = match raw {
+                    [] => continue,
+                    [digit @ b'0'..=b'9'] => Some(digit - b'0'),
+                    _ => match raw.trim_ascii() {
+                        [] => continue,
+                        bytes => small_code(bytes),
+                    },
+                };
+                if code.is_some_and(|c| response.answer(*k, c).is_ok()) {
+                    continue;
+                }
+            }
+            // A plain trust code, and ages and sexes in digits, need no trimming or checks.
+            Column::Trust => {
+                if let Some(code) = std::str::from_utf8(raw).ok().filter(|c| is_plain(c) && c.len() <= SITE_LEN) {
+                    trust = Some(code);
+                    continue;
+                }
+            }
+            Column::Age | Column::YearOfBirth | Column::Sex if raw.is_empty() => continue,
+            Column::Age => {
+                if let Some(years) = whole(raw) {
+                    age = Some(years);
+                    continue;
+                }
+            }
+            Column::YearOfBirth => {
+                if let Some(born) = whole(raw) {
+                    age = survey_year.and_then(|y| y.checked_sub(born));
+                    continue;
+                }
+            }
+            Column::Sex => {
+                if let Some(code) = whole(raw).and_then(|n| u8::try_from(n).ok()) {
+                    sex = Some(code);
                     continue;
                 }
             }

@@ -151,6 +151,7 @@ impl<'a> Instrument<'a> {
 impl<'a> Question<'a> {
     /// Position in [`Question::options`] of the option with `code`.
     #[must_use]
+    #[inline]
     pub fn option_position(&self, code: u8) -> Option<usize> {
         // Codes are usually 1, 2, 3, ...: try the position that code would have first.
         let guess = usize::from(code).wrapping_sub(1);

@@ -40,22 +40,10 @@ impl CheckedAdd for u64 {
     }
 }
 
-/// Sorts a short slice in place. `sort_unstable` would cost the firmware about 8 KB of flash for
-/// lists of a few dozen entries.
-fn insertion_sort<T: Ord + Copy>(items: &mut [T]) {
-    for i in 1..items.len() {
-        let mut j = i;
-        while j > 0 {
-            let (Some(&a), Some(&b)) = (items.get(j.saturating_sub(1)), items.get(j)) else { break };
-            if a <= b {
-                break;
-            }
-            items.swap(j.saturating_sub(1), j);
-            j = j.saturating_sub(1);
-        }
-    }
-}
+/// No scored answer to a question, in the scores a commit gathers (scores are 0..=60).
+const NO_SCORE: u8 = u8::MAX;
 
+#[inline]
 fn bump_pair(cell: &mut PairSums, by: PairSums, write: bool) -> Result<(), TallyError> {
     let mut next = *cell;
     bump(&mut next.m, by.m, true)?;
@@ -79,13 +67,14 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
         if response.instrument_hash() != self.hash {
             return Err(TallyError::InstrumentMismatch);
         }
-        let outcomes = response.resolve();
         let stratum = response.stratum();
         let g = stratum.index().min(self.strata().saturating_sub(1));
-        if !(self.cannot_overflow(1) && self.fits(&outcomes)) {
-            self.add_response(&outcomes, g, false)?;
+        // Answers to the tally's own instrument are its options (the response found them there).
+        let fits = core::ptr::eq(response.instrument(), self.instrument) || self.fits(response.outcomes());
+        if !(self.cannot_overflow(1) && fits) {
+            self.add_response(response, g, false)?;
         }
-        self.add_response(&outcomes, g, true)?;
+        self.add_response(response, g, true)?;
         Ok(stratum)
     }
 
@@ -97,8 +86,8 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
 
     /// Whether every answer in `outcomes` is an option of this tally's instrument, so the
     /// writing pass cannot meet a cell it does not have.
-    fn fits<const R: usize>(&self, outcomes: &[Outcome; R]) -> bool {
-        self.instrument.questions.iter().zip(outcomes).all(|(q, o)| match *o {
+    fn fits(&self, outcomes: impl Iterator<Item = Outcome>) -> bool {
+        self.instrument.questions.iter().zip(outcomes).all(|(q, o)| match o {
             Outcome::Answered(p) => usize::from(p) < q.options.len(),
             _ => true,
         })
@@ -130,59 +119,96 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
 
     fn add_response<const R: usize>(
         &mut self,
-        outcomes: &[Outcome; R],
+        response: &Response<'_, R>,
         g: usize,
         write: bool,
     ) -> Result<(), TallyError> {
         bump(&mut self.counters.started, 1, write)?;
         bump(&mut self.counters.completed, 1, write)?;
         bump(self.respondents.get_mut(g).ok_or(TallyError::InstrumentMismatch)?, 1, write)?;
-        // The scored answers (section, question, score), gathered on the way: only these form
-        // pairs, within a section.
-        let mut scored = [(0u16, 0usize, 0u8); R];
-        let mut count = 0usize;
-        let questions = self.instrument.questions;
-        for (i, (q, &outcome)) in questions.iter().zip(outcomes.iter()).enumerate() {
-            let cleaned = self.cleaned.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
-            match outcome {
-                Outcome::Unanswered => {}
-                Outcome::Removed => bump(&mut cleaned.routed, 1, write)?,
-                Outcome::Cleaned(Cleaning::OutOfRange) => bump(&mut cleaned.invalid, 1, write)?,
-                Outcome::Cleaned(Cleaning::MultiTicked) => bump(&mut cleaned.multi, 1, write)?,
-                Outcome::Answered(_) if !q.is_scored() => {}
-                Outcome::Answered(p) => {
-                    let p = usize::from(p);
-                    let slot = self.slots.get(i).ok_or(TallyError::InstrumentMismatch)?;
-                    let width = q.options.len();
-                    let cell = (p < width)
-                        .then(|| usize::from(slot.cell).checked_add(g.checked_mul(width)?)?.checked_add(p))
-                        .flatten()
-                        .and_then(|c| self.cells.get_mut(c))
-                        .ok_or(TallyError::InstrumentMismatch)?;
-                    bump(cell, 1, write)?;
-                    let score = q.options.get(p).and_then(|o| o.score);
-                    if let (Some(x), Some(entry)) = (score, scored.get_mut(count)) {
-                        *entry = (slot.section, i, x);
-                        count = count.saturating_add(1);
-                    }
+        let mut scores = [NO_SCORE; R];
+        self.add_answers(response, g, &mut scores, write)?;
+        self.add_pairs(&scores, g, write)
+    }
+
+    /// Adds the cleaning counters and option counts of `response` in stratum `g`, and notes
+    /// the score of each scored answer in `scores`.
+    fn add_answers<const R: usize>(
+        &mut self,
+        response: &Response<'_, R>,
+        g: usize,
+        scores: &mut [u8; R],
+        write: bool,
+    ) -> Result<(), TallyError> {
+        // Everything needed is in the slots: the instrument's questions are not read again.
+        for (i, outcome) in response.outcomes().enumerate() {
+            let mismatch = TallyError::InstrumentMismatch;
+            let (p, answers) = match outcome {
+                Outcome::Answered(p) => (usize::from(p), 1),
+                Outcome::Unanswered => (0, 0),
+                Outcome::Removed | Outcome::Cleaned(_) => {
+                    let cleaned = self.cleaned.get_mut(i).ok_or(mismatch)?;
+                    let counter = match outcome {
+                        Outcome::Cleaned(Cleaning::OutOfRange) => &mut cleaned.invalid,
+                        Outcome::Cleaned(Cleaning::MultiTicked) => &mut cleaned.multi,
+                        _ => &mut cleaned.routed,
+                    };
+                    bump(counter, 1, write)?;
+                    continue;
                 }
+            };
+            let slot = self.slots.get(i).ok_or(mismatch)?;
+            // Only evaluative questions have a section, and count cells.
+            if slot.section == u16::MAX {
+                continue;
+            }
+            // A question left unanswered adds 0 to its first cell: whether respondents answer
+            // is hard to predict, so this takes no branch on it.
+            let width = usize::from(slot.width);
+            let cell = (p < width)
+                .then(|| usize::from(slot.cell).checked_add(g.checked_mul(width)?)?.checked_add(p))
+                .flatten()
+                .and_then(|c| self.cells.get_mut(c))
+                .ok_or(mismatch)?;
+            bump(cell, answers, write)?;
+            if let Some(s) = scores.get_mut(i) {
+                *s = response.score(i).filter(|_| answers == 1).unwrap_or(NO_SCORE);
             }
         }
-        let scored = scored.get_mut(..count).unwrap_or(&mut []);
-        insertion_sort(scored);
-        for section in scored.chunk_by(|p, q| p.0 == q.0) {
-            for (k, &(_, a, xa)) in section.iter().enumerate() {
-                for &(_, b, xb) in section.get(k.saturating_add(1)..).unwrap_or(&[]) {
-                    let i = self.pair_index(a, b, g).ok_or(TallyError::InstrumentMismatch)?;
-                    let by = PairSums {
-                        m: 1,
-                        sum_k: u32::from(xa),
-                        sum_l: u32::from(xb),
-                        sum_kl: u64::from(xa).saturating_mul(u64::from(xb)),
-                    };
-                    let cell = self.pairs.get_mut(i).ok_or(TallyError::InstrumentMismatch)?;
-                    bump_pair(cell, by, write)?;
-                }
+        Ok(())
+    }
+
+    /// Adds the cross sums of every pair of scored answers in one section, in stratum `g`
+    /// (method.md §11). From each evaluative question the walk follows the later members of
+    /// its section, whose pairs with it are the consecutive pair cells from its `pair_base`.
+    fn add_pairs<const R: usize>(
+        &mut self,
+        scores: &[u8; R],
+        g: usize,
+        write: bool,
+    ) -> Result<(), TallyError> {
+        let (questions, strata) = (self.instrument.questions.len(), self.strata());
+        for (slot, &xa) in self.slots.iter().zip(scores.iter()).take(questions) {
+            // The pair cell of (a, b) in stratum g; the next member's is `strata` cells on (an
+            // index past the cells, however it came about, is a mismatch).
+            let mut cell = usize::from(slot.pair_base).wrapping_mul(strata).wrapping_add(g);
+            let mut b = usize::from(slot.next);
+            // Links only go forward, to a later question, so the walk ends.
+            while b < questions {
+                let xb = scores.get(b).copied().unwrap_or(NO_SCORE);
+                // Unless both have a scored answer this adds zeros: every walk is the same for
+                // every respondent, without branches their answers would make hard to predict.
+                let both = u8::from(xa != NO_SCORE && xb != NO_SCORE).wrapping_neg();
+                let (m, xa, xb) = (u32::from(both & 1), xa & both, xb & both);
+                let by = PairSums {
+                    m,
+                    sum_k: u32::from(xa),
+                    sum_l: u32::from(xb),
+                    sum_kl: u64::from(xa).saturating_mul(u64::from(xb)),
+                };
+                bump_pair(self.pairs.get_mut(cell).ok_or(TallyError::InstrumentMismatch)?, by, write)?;
+                cell = cell.wrapping_add(strata);
+                b = self.slots.get(b).map_or(usize::MAX, |s| usize::from(s.next));
             }
         }
         Ok(())
@@ -225,10 +251,12 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
             bump(&mut mine.invalid, theirs.invalid, write)?;
             bump(&mut mine.multi, theirs.multi, write)?;
         }
-        for (mine, theirs) in self.cells.iter_mut().zip(other.cells.iter()) {
+        // Cells past those the instrument uses are 0 in both.
+        let (cells, pairs) = self.used_cells();
+        for (mine, theirs) in self.cells.iter_mut().zip(other.cells.iter()).take(cells) {
             bump(mine, *theirs, write)?;
         }
-        for (mine, theirs) in self.pairs.iter_mut().zip(other.pairs.iter()) {
+        for (mine, theirs) in self.pairs.iter_mut().zip(other.pairs.iter()).take(pairs) {
             bump_pair(mine, *theirs, write)?;
         }
         Ok(())

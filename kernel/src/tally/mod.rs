@@ -117,6 +117,11 @@ struct Slot {
     rank: u16,
     /// Index of its section (`u16::MAX` for questions that are not evaluative).
     section: u16,
+    /// The next evaluative question of its section (`u16::MAX` after the last), so a commit
+    /// walks a section's pairs without sorting its answers.
+    next: u16,
+    /// Number of options (evaluative questions only): the count cells of one stratum.
+    width: u8,
 }
 
 /// A tally of responses to one instrument, with capacity for `Q` questions, `CELLS` count cells
@@ -131,6 +136,9 @@ pub struct Tally<'i, const Q: usize = DEFAULT_QUESTIONS, const CELLS: usize = 10
     hash: u64,
     strata: u8,
     slots: [Slot; Q],
+    /// The count and pair cells the instrument uses ([`capacity`]); those past them stay 0, so
+    /// clearing and merging stop there.
+    used: [u16; 2],
     counters: Counters,
     /// Completed responses per stratum (who took part, method.md §3).
     respondents: [u32; MAX_STRATA],
@@ -149,12 +157,13 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
     /// # Errors
     /// The instrument is invalid, or does not fit this tally's capacity.
     pub fn new(instrument: &'i Instrument<'i>) -> Result<Self, TallyError> {
-        let strata = Self::check(instrument)?;
+        let (strata, used) = Self::check(instrument)?;
         Ok(Self {
             instrument,
             hash: instrument.content_hash(),
             strata,
             slots: layout(instrument),
+            used,
             counters: Counters::default(),
             respondents: [0; MAX_STRATA],
             cleaned: [Cleaned::default(); Q],
@@ -175,7 +184,7 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
         slot: &'s mut MaybeUninit<Self>,
         instrument: &'i Instrument<'i>,
     ) -> Result<&'s mut Self, TallyError> {
-        let strata = Self::check(instrument)?;
+        let (strata, used) = Self::check(instrument)?;
         let hash = instrument.content_hash();
         let slots = layout(instrument);
         let tally = slot.as_mut_ptr();
@@ -190,12 +199,48 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
             (&raw mut (*tally).hash).write(hash);
             (&raw mut (*tally).strata).write(strata);
             (&raw mut (*tally).slots).write(slots);
+            (&raw mut (*tally).used).write(used);
             Ok(slot.assume_init_mut())
         }
     }
 
-    /// Checks that `instrument` is valid and fits; returns its number of strata.
-    fn check(instrument: &Instrument<'_>) -> Result<u8, TallyError> {
+    /// As [`Tally::init`], for a slot that is all zero bytes already, as memory from a zeroing
+    /// allocator is (`Box::new_zeroed`): the fields that are not zero and the counts the
+    /// instrument uses are written, and the memory of the capacity it does not use is not
+    /// touched (on the host, most of a [`HostTally`], which the system then need not provide).
+    ///
+    /// # Errors
+    /// As [`Tally::new`]; nothing is written to `slot` then.
+    ///
+    /// # Safety
+    /// Every byte of `slot` is zero.
+    #[allow(unsafe_code, reason = "initialises the slot field by field, without a copy of the tally")]
+    pub unsafe fn init_zeroed<'s>(
+        slot: &'s mut MaybeUninit<Self>,
+        instrument: &'i Instrument<'i>,
+    ) -> Result<&'s mut Self, TallyError> {
+        let (strata, used) = Self::check(instrument)?;
+        let hash = instrument.content_hash();
+        let slots = layout(instrument);
+        let tally = slot.as_mut_ptr();
+        // SAFETY: as in `init`, once the slot is all zero bytes, which the caller promises.
+        let tally = unsafe {
+            (&raw mut (*tally).instrument).write(instrument);
+            (&raw mut (*tally).hash).write(hash);
+            (&raw mut (*tally).strata).write(strata);
+            (&raw mut (*tally).slots).write(slots);
+            (&raw mut (*tally).used).write(used);
+            slot.assume_init_mut()
+        };
+        // Zeros written over zeros: the counts the tally uses are then memory it may write to
+        // (the system would otherwise fault on a count's first read and again on its write).
+        tally.clear();
+        Ok(tally)
+    }
+
+    /// Checks that `instrument` is valid and fits; returns its number of strata and the count
+    /// and pair cells it uses.
+    fn check(instrument: &Instrument<'_>) -> Result<(u8, [u16; 2]), TallyError> {
         instrument.validate().map_err(TallyError::Instrument)?;
         let needed =
             [capacity::questions(instrument), capacity::cells(instrument), capacity::pairs(instrument)];
@@ -204,7 +249,16 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
         if !fits {
             return Err(TallyError::Capacity { needed: needed.map(u32_of), capacity: room.map(u32_of) });
         }
-        u8::try_from(instrument.strata()).map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))
+        let strata =
+            u8::try_from(instrument.strata()).map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))?;
+        // Each fits in a u16: checked above.
+        let [_, cells, pairs] = needed.map(|n| u16::try_from(n).unwrap_or(u16::MAX));
+        Ok((strata, [cells, pairs]))
+    }
+
+    /// The count cells and pair cells the instrument uses.
+    fn used_cells(&self) -> (usize, usize) {
+        (usize::from(self.used[0]), usize::from(self.used[1]))
     }
 
     /// The instrument tallied.
@@ -291,11 +345,12 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
 impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS, PAIRS> {
     /// Empties every count and counter.
     pub(crate) fn clear(&mut self) {
+        let (cells, pairs) = self.used_cells();
         self.counters = Counters::default();
         self.respondents = [0; MAX_STRATA];
         self.cleaned = [Cleaned::default(); Q];
-        self.cells = [0; CELLS];
-        self.pairs = [PairSums::default(); PAIRS];
+        self.cells.iter_mut().take(cells).for_each(|c| *c = 0);
+        self.pairs.iter_mut().take(pairs).for_each(|p| *p = PairSums::default());
     }
 
     pub(crate) fn counters_mut(&mut self) -> &mut Counters {
@@ -321,14 +376,16 @@ impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS,
     }
 }
 
-/// Assigns count cells in questionnaire order, and pair indices section by section.
+/// Assigns count cells in questionnaire order, and pair indices and the links from one member
+/// to the next section by section.
 fn layout<const Q: usize>(instrument: &Instrument<'_>) -> [Slot; Q] {
     let strata = instrument.strata();
-    let mut slots = [Slot { section: u16::MAX, ..Slot::default() }; Q];
+    let mut slots = [Slot { section: u16::MAX, next: u16::MAX, ..Slot::default() }; Q];
     let mut cell = 0usize;
     for (q, slot) in instrument.questions.iter().zip(slots.iter_mut()) {
         if q.is_scored() {
             slot.cell = u16::try_from(cell).unwrap_or(u16::MAX);
+            slot.width = u8::try_from(q.options.len()).unwrap_or(u8::MAX);
             cell = cell.saturating_add(q.options.len().saturating_mul(strata));
         }
     }
@@ -336,12 +393,17 @@ fn layout<const Q: usize>(instrument: &Instrument<'_>) -> [Slot; Q] {
     for s in 0..instrument.sections.len() {
         let members = instrument.section_questions(s);
         let n = instrument.section_questions(s).count();
+        let mut previous = None;
         for (rank, q) in members.enumerate() {
             if let Some(slot) = slots.get_mut(q) {
                 slot.rank = u16::try_from(rank).unwrap_or(u16::MAX);
                 slot.section = u16::try_from(s).unwrap_or(u16::MAX);
                 slot.pair_base = u16::try_from(pair).unwrap_or(u16::MAX);
             }
+            if let Some(p) = previous.and_then(|p: usize| slots.get_mut(p)) {
+                p.next = u16::try_from(q).unwrap_or(u16::MAX);
+            }
+            previous = Some(q);
             pair = pair.saturating_add(n.saturating_sub(rank).saturating_sub(1));
         }
     }
@@ -359,6 +421,19 @@ mod tests {
         for instrument in [&CMH_2024, &FFT] {
             let mut slot = Box::new(MaybeUninit::<HostTally<'_>>::uninit());
             let placed = Tally::init(&mut slot, instrument).unwrap();
+            let moved = Box::new(HostTally::new(instrument).unwrap());
+            assert_eq!(format!("{placed:?}"), format!("{moved:?}"), "{}", instrument.id);
+        }
+    }
+
+    /// `init_zeroed` on zeroed memory must build what `new` builds.
+    #[test]
+    #[allow(unsafe_code, reason = "the slot is zeroed memory, as init_zeroed asks")]
+    fn init_zeroed_equals_new() {
+        for instrument in [&CMH_2024, &FFT] {
+            let mut slot = Box::<HostTally<'_>>::new_zeroed();
+            // SAFETY: `new_zeroed` gives all zero bytes.
+            let placed = unsafe { Tally::init_zeroed(&mut slot, instrument) }.unwrap();
             let moved = Box::new(HostTally::new(instrument).unwrap());
             assert_eq!(format!("{placed:?}"), format!("{moved:?}"), "{}", instrument.id);
         }
