@@ -38,7 +38,8 @@ impl Staged {
     /// # Errors
     /// The folder is missing or not writable; the message names `path`.
     pub fn new(path: &Path) -> Result<Self> {
-        let file = temporary_beside(path, 0o666).with_context(|| format!("{}: cannot write", path.display()))?;
+        let file =
+            temporary_beside(path, 0o666).with_context(|| format!("{}: cannot write", path.display()))?;
         Ok(Self { path: path.to_owned(), file: std::io::BufWriter::with_capacity(1 << 20, file) })
     }
 

@@ -13,9 +13,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
+use rand::distributions::Bernoulli;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rand::distributions::Bernoulli;
 use rand_distr::{Binomial, Distribution, LogNormal, Normal};
 use surveybench_kernel::export::{self, Header};
 use surveybench_kernel::{HostTally, Instrument, QuestionKind};
@@ -256,7 +256,9 @@ fn respond(
                 position.and_then(|p| q.options.get(p)).map_or(0, |o| o.code)
             }
             QuestionKind::Sex => sex.unwrap_or(0),
-            QuestionKind::Scored => scored_answer(&models[k], chances, latent + trust.question_effects[k], rng),
+            QuestionKind::Scored => {
+                scored_answer(&models[k], chances, latent + trust.question_effects[k], rng)
+            }
             _ => {
                 // Routing and descriptive: earlier options are the common ones.
                 let i = (rng.r#gen::<f64>().powi(2) * q.options.len() as f64) as usize;
@@ -366,7 +368,9 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
                 }
             }
         }
-        writers.into_iter().try_for_each(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+        writers
+            .into_iter()
+            .try_for_each(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })?;
     Ok(dirs)
 }

@@ -129,7 +129,9 @@ impl<'i, const Q: usize> Response<'i, Q> {
             let Some(i) = instrument.question_index(filter.question) else { continue };
             *f = index16(i);
             let positions = filter.codes.iter().filter_map(|&c| instrument.question(i)?.option_position(c));
-            *r = positions.fold(0, |mask, p| mask | u16::try_from(p).ok().and_then(|p| 1u16.checked_shl(p.into())).unwrap_or(0));
+            *r = positions.fold(0, |mask, p| {
+                mask | u16::try_from(p).ok().and_then(|p| 1u16.checked_shl(p.into())).unwrap_or(0)
+            });
         }
         let find = |kind| instrument.find_kind(kind).map_or(NO_FILTER, index16);
         let demographics = [find(QuestionKind::AgeBand), find(QuestionKind::Sex)];
@@ -175,8 +177,10 @@ impl<'i, const Q: usize> Response<'i, Q> {
             .question(question)
             .ok_or(ResponseError::UnknownQuestion { question: index16(question) })?;
         let unknown = ResponseError::UnknownOption { question: index16(question), code };
-        let (position, option) =
-            q.option_position(code).and_then(|p| Some((u8::try_from(p).ok()?, q.options.get(p)?))).ok_or(unknown)?;
+        let (position, option) = q
+            .option_position(code)
+            .and_then(|p| Some((u8::try_from(p).ok()?, q.options.get(p)?)))
+            .ok_or(unknown)?;
         *self.slot_mut(question)? = Slot::Code(code, position, option.score);
         Ok(())
     }
@@ -284,7 +288,9 @@ impl<'i, const Q: usize> Response<'i, Q> {
         match self.routes.get(i).and_then(|r| r.checked_shr(p.into())) {
             Some(bits) => bits & 1 == 1,
             // Past the positions a mask holds (an instrument `validate` refuses): the codes.
-            None => self.instrument.question(i).and_then(|q| q.filter).is_some_and(|f| f.codes.contains(&code)),
+            None => {
+                self.instrument.question(i).and_then(|q| q.filter).is_some_and(|f| f.codes.contains(&code))
+            }
         }
     }
 

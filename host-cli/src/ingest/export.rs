@@ -154,7 +154,8 @@ pub fn read(
         }
     };
     let scratch = Some(scratch);
-    let mut reader = Lines { path, limit, admission, scratch, instrument, kept, totals: &mut totals, problems };
+    let mut reader =
+        Lines { path, limit, admission, scratch, instrument, kept, totals: &mut totals, problems };
     let result = if usize::try_from(size).is_ok_and(|s| s <= limit) {
         let mut bytes = Vec::new();
         std::io::BufReader::new(file).read_to_end(&mut bytes).map_err(|e| e.to_string()).map(|_| {
@@ -309,8 +310,7 @@ impl Lines<'_> {
             self.totals.skipped += 1;
             let message = format!(
                 "line of {length} bytes, longer than any `{}` export can be ({} bytes); skipped unread",
-                self.instrument.id,
-                self.limit
+                self.instrument.id, self.limit
             );
             self.problems.push(Problem::error(self.path, Some(line), message));
         } else {

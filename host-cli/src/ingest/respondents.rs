@@ -343,7 +343,9 @@ impl Chunk<'_> {
             out.totals.read += 1;
             let (first_line, result) = match row {
                 Row::Line { line, bytes } => (line, self.line(line, bytes, &mut response, trusts, &mut out)),
-                Row::Read(read) => (record.first_line, self.row(&record, read, &mut response, trusts, &mut out)),
+                Row::Read(read) => {
+                    (record.first_line, self.row(&record, read, &mut response, trusts, &mut out))
+                }
             };
             match result {
                 Ok(()) => out.totals.used += 1,
@@ -643,7 +645,9 @@ fn fill<'r>(
             }
             // A plain trust code, and ages and sexes in digits, need no trimming or checks.
             Column::Trust => {
-                if let Some(code) = std::str::from_utf8(raw).ok().filter(|c| is_plain(c) && c.len() <= SITE_LEN) {
+                if let Some(code) =
+                    std::str::from_utf8(raw).ok().filter(|c| is_plain(c) && c.len() <= SITE_LEN)
+                {
                     trust = Some(code);
                     continue;
                 }

@@ -249,8 +249,8 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
         if !fits {
             return Err(TallyError::Capacity { needed: needed.map(u32_of), capacity: room.map(u32_of) });
         }
-        let strata =
-            u8::try_from(instrument.strata()).map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))?;
+        let strata = u8::try_from(instrument.strata())
+            .map_err(|_| TallyError::Instrument(InstrumentError::AgeBands))?;
         // Each fits in a u16: checked above.
         let [_, cells, pairs] = needed.map(|n| u16::try_from(n).unwrap_or(u16::MAX));
         Ok((strata, [cells, pairs]))
