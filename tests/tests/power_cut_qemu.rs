@@ -19,9 +19,12 @@ fn run(elf: &std::path::Path, instrument: &'static Instrument<'static>, seed: u6
          {} events acknowledged; every restart held exactly the acknowledged responses, no sequence repeated or went back, no fault",
         instrument.id, out.kills, out.finished, out.checked, out.in_flight_kept, out.acknowledged
     );
-    // Many kills land before a short session's first export (boot, the staff command); the
-    // restarts checked must still be a good share of them.
-    assert!(out.kills >= kills() && out.checked >= out.kills / 3, "{out:?}");
+    // Many kills land before a short session's first export (boot, which now derives the
+    // kiosk's public key, and the staff command's signed export); such a kill is still counted
+    // and its segment run again. The restarts checked must still be a good share of the kills:
+    // a fifth (it was a third before signing lengthened that prefix; a seeded fft campaign
+    // checked 25 of 100 restarts with signing).
+    assert!(out.kills >= kills() && out.checked >= out.kills / 5, "{out:?}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
