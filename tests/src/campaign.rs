@@ -113,7 +113,7 @@ pub fn logged_events(log: &str) -> usize {
 pub struct Killed {
     /// The decoded log (as far as it got).
     pub log: String,
-    /// The console's export lines.
+    /// The console's complete export lines (a last line cut by the kill is left out).
     pub exports: Vec<String>,
     /// Whether the kill came before the firmware ended by itself.
     pub killed: bool,
@@ -180,8 +180,15 @@ pub fn run_killed(
     let log = reader.join().unwrap_or_default();
     let wall = start.elapsed();
     let text = std::fs::read_to_string(&console).unwrap_or_default();
-    let exports =
+    let mut exports: Vec<String> =
         text.lines().filter(|l| l.starts_with('{') && l.ends_with('}')).map(str::to_owned).collect();
+    // A kill while the kiosk was writing an export cuts its last line, perhaps just after an
+    // inner `}`: a line with no signature at its end. Only that line can be cut, and only by a
+    // kill; it is no export and is dropped (the kiosk's state is as before it, and the segment
+    // runs again). A complete line with a bad signature is kept, and fails the check below.
+    if killed && exports.last().is_some_and(|l| export::signed::split(l.as_bytes()).is_err()) {
+        exports.pop();
+    }
     Ok(Killed { log, exports, killed, wall })
 }
 
