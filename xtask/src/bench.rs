@@ -17,9 +17,12 @@ use crate::run::{cargo, root};
 #[path = "../../host-cli/tests/r/instrument_csv.rs"]
 mod instrument_csv;
 
-/// Runs of each surveybench and byte-scan case, and of R (slower).
+/// Runs of each surveybench and byte-scan case, and of R and the large simulation (slower).
 const RUNS: usize = 5;
 const R_RUNS: usize = 3;
+
+/// Respondents a year in the national simulation (`simulate`'s default) and in the 100x one.
+const SIMULATED: [(&str, usize); 2] = [("national", 14_600), ("100x", 1_460_000)];
 
 /// The floor: read the file and count its commas, on one thread, in C (Python's `bytes.count`).
 const BYTE_SCAN: &str = "import sys; print(open(sys.argv[1], 'rb').read().count(b','))";
@@ -131,6 +134,18 @@ fn measure_all(dir: &Path) -> Result<Vec<Row>, String> {
             floor: Some(*floor),
         });
     }
+    for (name, per_year) in SIMULATED {
+        let out = s(&dir.join(format!("sim-{name}")));
+        let args = ["simulate", "--seed", "2024", "--respondents", &per_year.to_string(), "--out", &out];
+        let runs = runs(&bin, &args, if per_year > 100_000 { R_RUNS } else { RUNS })?;
+        let years = ["2024", "2023"].map(|y| format!("{out}/{y}/respondents.csv"));
+        rows.push(Row {
+            case: format!("surveybench simulate, {name} (two years of files)"),
+            respondents: respondents(&[&years[0]])? + respondents(&[&years[1]])?,
+            runs,
+            floor: None,
+        });
+    }
     let doc: serde_json::Value = serde_json::from_slice(&surveybench(&["instrument", "show", "cmh-2024"])?)
         .map_err(|e| e.to_string())?;
     let instrument = dir.join("instrument.csv");
@@ -191,6 +206,33 @@ fn table(rows: &[Row]) -> String {
     t
 }
 
+/// How the cost of a CSV benchmark grows with its size: the time each added respondent costs
+/// from the national CSV to 10x and from 10x to 100x (the slope, without the fixed cost of
+/// starting, allocating and writing the output), and the fixed cost the national run implies.
+fn growth(rows: &[Row]) -> String {
+    let csv: Vec<(f64, f64)> = ["national", "10x", "100x"]
+        .iter()
+        .filter_map(|n| rows.iter().find(|r| r.case == format!("surveybench, {n} CSV")))
+        .map(|r| (r.respondents as f64, r.median()))
+        .collect();
+    let [(n1, t1), (n10, t10), (n100, t100)] = csv[..] else {
+        return "Cost growth: not measured.\n".to_owned();
+    };
+    let (low, high) = ((t10 - t1) / (n10 - n1), (t100 - t10) / (n100 - n10));
+    let fixed = t1 - n1 * low;
+    format!(
+        "Cost growth (CSV): each added respondent costs {:.3} us from the national file to 10x and \
+         {:.3} us from 10x to 100x (ratio {:.2}; flat within 20% means 0.80 to 1.20). The national \
+         run's fixed cost (process start, tallies, estimates, writing the JSON) is then about {:.1} ms \
+         of its {:.1} ms.\n",
+        low * 1e6,
+        high * 1e6,
+        high / low,
+        fixed * 1e3,
+        t1 * 1e3
+    )
+}
+
 /// `cargo xtask bench`: builds the release binary, generates the files in a temporary folder,
 /// measures every case, prints the table and writes it to docs/benchmarks.md.
 pub fn bench() -> Result<(), String> {
@@ -200,13 +242,13 @@ pub fn bench() -> Result<(), String> {
     let rows = measure_all(&dir);
     let _ = std::fs::remove_dir_all(&dir);
     let rows = rows?;
-    let table = table(&rows);
+    let table = format!("{}\n{}", table(&rows), growth(&rows));
     println!("{table}");
     let doc = format!(
         "# Benchmarks\n\nWritten by `cargo xtask bench` (xtask/src/bench.rs); do not edit by hand. Machine: {}.\n\n\
          Every case runs as its own process on the same generated files (the national simulation,\n\
          seed 2024, and its respondent CSV repeated 10 and 100 times); the figure is the median of\n\
-         {RUNS} runs ({R_RUNS} for R), wall time including process start. \"This / floor\" compares\n\
+         {RUNS} runs ({R_RUNS} for R and the 100x simulation), wall time including process start. \"This / floor\" compares\n\
          with a one-thread byte scan of the same file (Python reads it and counts commas with\n\
          `bytes.count`, in C); \"R's time / this\"\n\
          with `host-cli/tests/r/svymean.R` (R survey: standardised means and SEs) on the national CSV.\n\

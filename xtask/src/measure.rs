@@ -38,36 +38,40 @@ fn children_peak_mb() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
-/// Runs `program args` once and measures it (the child `xtask measure-one` adds its own start
-/// to the wall time, about a millisecond, the same for every case).
+/// Runs `program args` once and measures it: the wall time is taken inside the child `xtask
+/// measure-one`, around the program alone, so its own start is not counted.
 pub fn measure(program: &str, args: &[&str]) -> Result<Measured, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let start = Instant::now();
     let out = Command::new(me)
         .arg("measure-one")
         .arg(program)
         .args(args)
         .output()
         .map_err(|e| format!("cannot run: {e}"))?;
-    let seconds = start.elapsed().as_secs_f64();
     let text = String::from_utf8_lossy(&out.stdout);
     let mut words = text.split_whitespace();
-    let peak_mb =
-        words.next().and_then(|w| w.parse().ok()).ok_or(format!("no figure from measure-one: {text}"))?;
-    let code = words.next().and_then(|w| w.parse().ok());
+    let mut figure = || words.next().and_then(|w| w.parse::<f64>().ok());
+    let (peak_mb, code, seconds) = (figure(), figure(), figure());
+    let (Some(peak_mb), Some(seconds)) = (peak_mb, seconds) else {
+        return Err(format!("no figures from measure-one: {text}"));
+    };
+    #[allow(clippy::cast_possible_truncation, reason = "an exit code printed as an integer")]
+    let code = code.map(|c| c as i32);
     Ok(Measured { seconds, peak_mb, code })
 }
 
-/// `xtask measure-one PROGRAM ARGS`: runs it (output discarded) and prints its peak RSS in MB
-/// and its exit code.
+/// `xtask measure-one PROGRAM ARGS`: runs it (output discarded) and prints its peak RSS in MB,
+/// its exit code and its wall time in seconds.
 pub fn one(args: &[String]) -> Result<(), String> {
     let (program, rest) = args.split_first().ok_or("measure-one PROGRAM ARGS")?;
+    let start = Instant::now();
     let status = Command::new(program)
         .args(rest)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
-    println!("{:.1} {}", children_peak_mb(), status.code().unwrap_or(-1));
+    let seconds = start.elapsed().as_secs_f64();
+    println!("{:.1} {} {seconds:.6}", children_peak_mb(), status.code().unwrap_or(-1));
     Ok(())
 }
