@@ -165,11 +165,13 @@ fn parse_file(
             return FileRead { parsed: Parsed::Nothing, problems, totals, hash: None };
         }
     };
-    // A file of less than a block a core is cut into one part a core, so that each core
-    // reads one part (and makes one tally per trust in it).
+    // A file is cut into parts of at most a block, as many as a multiple of the cores, so
+    // that the cores finish together (a file of less than a block a core: one part a core,
+    // each making one tally per trust in it).
     let size = file.metadata().map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-    let block = (size / cores).saturating_add(1).clamp(1 << 16, blocks::BLOCK);
+    let parts = size.div_ceil(blocks::BLOCK).max(1).next_multiple_of(cores);
+    let block = (size / parts).saturating_add(1).clamp(1 << 16, blocks::BLOCK);
     let mut blocks = blocks::Blocks::sized(file, block, blocks::MAX_RECORD);
     if !hash {
         blocks = blocks.without_hash();
