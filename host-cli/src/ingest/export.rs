@@ -120,8 +120,17 @@ pub fn decode_named(bytes: &[u8]) -> Result<(Header, Box<HostTally<'static>>), S
 
 /// The longest document or line read as an export: no valid export of `instrument` is longer
 /// than its maximum encoded length; a pretty-printed one may have some white space more.
-fn longest(instrument: &Instrument<'_>) -> usize {
-    export::max_encoded_len(instrument).saturating_mul(8).saturating_add(4096)
+/// Worked out once a run for each instrument (a run reads many export files).
+fn longest(instrument: &'static Instrument<'static>) -> usize {
+    static KNOWN: std::sync::Mutex<Vec<(&'static Instrument<'static>, usize)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut known = KNOWN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, n)) = known.iter().find(|(i, _)| std::ptr::eq(*i, instrument)) {
+        return *n;
+    }
+    let n = export::max_encoded_len(instrument).saturating_mul(8).saturating_add(4096);
+    known.push((instrument, n));
+    n
 }
 
 /// Reads a file of device exports: the whole file as one document if it is small enough to be

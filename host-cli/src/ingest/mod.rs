@@ -29,17 +29,36 @@ pub type Trusts = BTreeMap<String, Box<HostTally<'static>>>;
 /// An empty host tally of `instrument`, made where it stays, on the heap: the memory of the
 /// capacity the instrument does not use (most of a host tally's 116 KB) is never written, so the
 /// system need not even provide it, and nothing is copied (a run makes one per trust and thread,
-/// and one per device export).
+/// and one per device export). The instrument's checks and layout are worked out once a run,
+/// in the first tally made of it, and copied from there.
 ///
 /// # Errors
 /// As [`HostTally::new`].
-#[allow(unsafe_code, reason = "a zeroed allocation is what `Tally::init_zeroed` asks for")]
+#[allow(unsafe_code, reason = "a zeroed allocation is what `Tally::init_zeroed_like` asks for")]
 pub fn new_tally(instrument: &'static Instrument<'static>) -> Result<Box<HostTally<'static>>, TallyError> {
+    let like = first_tally(instrument)?;
+    let mut slot = Box::<HostTally<'static>>::new_zeroed();
+    // SAFETY: `new_zeroed` gives a slot of all zero bytes.
+    unsafe { HostTally::init_zeroed_like(&mut slot, like) };
+    // SAFETY: `init_zeroed_like` initialised the slot.
+    Ok(unsafe { slot.assume_init() })
+}
+
+/// The first tally made of `instrument` in this run, kept for [`new_tally`] to copy its layout.
+#[allow(unsafe_code, reason = "a zeroed allocation is what `Tally::init_zeroed` asks for")]
+fn first_tally(instrument: &'static Instrument<'static>) -> Result<&'static HostTally<'static>, TallyError> {
+    static MADE: std::sync::Mutex<Vec<&'static HostTally<'static>>> = std::sync::Mutex::new(Vec::new());
+    let mut made = MADE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(t) = made.iter().find(|t| std::ptr::eq(t.instrument(), instrument)) {
+        return Ok(t);
+    }
     let mut slot = Box::<HostTally<'static>>::new_zeroed();
     // SAFETY: `new_zeroed` gives a slot of all zero bytes.
     unsafe { HostTally::init_zeroed(&mut slot, instrument)? };
-    // SAFETY: `init_zeroed` succeeded, so the slot holds a tally.
-    Ok(unsafe { slot.assume_init() })
+    // SAFETY: `init_zeroed` succeeded, so the slot holds a tally. It is kept for the run.
+    let first: &'static HostTally<'static> = Box::leak(unsafe { slot.assume_init() });
+    made.push(first);
+    Ok(first)
 }
 
 /// Something wrong with, or worth saying about, an input.

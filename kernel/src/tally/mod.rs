@@ -238,6 +238,29 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
         Ok(tally)
     }
 
+    /// As [`Tally::init_zeroed`], with the checks, content hash and layout copied from `like`,
+    /// a tally made before of the same type: nothing of the instrument is worked out again (the
+    /// host makes one tally per device export, all of one instrument). The result is equal to
+    /// `Tally::new(like.instrument())`.
+    ///
+    /// # Safety
+    /// Every byte of `slot` is zero.
+    #[allow(unsafe_code, reason = "initialises the slot field by field, without a copy of the tally")]
+    pub unsafe fn init_zeroed_like<'s>(slot: &'s mut MaybeUninit<Self>, like: &Self) -> &'s mut Self {
+        let tally = slot.as_mut_ptr();
+        // SAFETY: as in `init_zeroed`; `like` is a valid tally, so its fields are valid values.
+        let tally = unsafe {
+            (&raw mut (*tally).instrument).write(like.instrument);
+            (&raw mut (*tally).hash).write(like.hash);
+            (&raw mut (*tally).strata).write(like.strata);
+            (&raw mut (*tally).slots).write(like.slots);
+            (&raw mut (*tally).used).write(like.used);
+            slot.assume_init_mut()
+        };
+        tally.clear();
+        tally
+    }
+
     /// Checks that `instrument` is valid and fits; returns its number of strata and the count
     /// and pair cells it uses.
     fn check(instrument: &Instrument<'_>) -> Result<(u8, [u16; 2]), TallyError> {
@@ -436,6 +459,24 @@ mod tests {
             let placed = unsafe { Tally::init_zeroed(&mut slot, instrument) }.unwrap();
             let moved = Box::new(HostTally::new(instrument).unwrap());
             assert_eq!(format!("{placed:?}"), format!("{moved:?}"), "{}", instrument.id);
+        }
+    }
+
+    #[test]
+    #[allow(unsafe_code, reason = "the slot is zeroed memory, as init_zeroed_like asks")]
+    fn init_zeroed_like_equals_new_even_from_a_used_tally() {
+        for instrument in [&CMH_2024, &FFT] {
+            let mut like = Box::new(HostTally::new(instrument).unwrap());
+            let mut r = crate::Response::<HOST_QUESTIONS>::new(instrument).unwrap();
+            let q = instrument.questions.iter().position(|q| q.is_scored()).unwrap();
+            r.answer(q, instrument.questions[q].options[0].code).unwrap();
+            like.commit(&r).unwrap();
+            let mut slot = Box::<HostTally<'_>>::new_zeroed();
+            // SAFETY: `new_zeroed` gives all zero bytes.
+            let placed = unsafe { Tally::init_zeroed_like(&mut slot, &like) };
+            let new = Box::new(HostTally::new(instrument).unwrap());
+            assert_eq!(format!("{placed:?}"), format!("{new:?}"), "{}", instrument.id);
+            assert_ne!(format!("{like:?}"), format!("{new:?}"), "the response was committed");
         }
     }
 
