@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use ed25519_dalek::{Signature, VerifyingKey};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256, Sha512};
 use surveybench_kernel::export::{self, Header, signed::CONTEXT};
@@ -146,23 +147,18 @@ impl Keyring {
                 bail!("{}: keyring not found", path.display());
             }
             let file = File::load_or_new(path)?;
-            for (n, entry) in file.keys.into_iter().enumerate() {
-                ring.add(path, entry).with_context(|| format!("{}: key {}", path.display(), n + 1))?;
+            // Each key is checked on its own (a point decompression each), in parallel.
+            let checked: Vec<Result<VerifyingKey>> = file.keys.par_iter().map(public_key).collect();
+            for (n, (entry, public)) in file.keys.into_iter().zip(checked).enumerate() {
+                let context = || format!("{}: key {}", path.display(), n + 1);
+                ring.add(path, entry, public.with_context(context)?).with_context(context)?;
             }
             ring.files.push(path.clone());
         }
         Ok(ring)
     }
 
-    fn add(&mut self, path: &Path, entry: Entry) -> Result<()> {
-        let bytes = unhex32(&entry.public_key).context("public_key is not 64 lower-case hex digits")?;
-        let public = VerifyingKey::from_bytes(&bytes).ok().context("public_key is not an Ed25519 point")?;
-        if public.is_weak() {
-            bail!("public_key is a weak (small-order) key");
-        }
-        if entry.id != key_id(&bytes) {
-            bail!("id {} is not the id of its public key ({})", entry.id, key_id(&bytes));
-        }
+    fn add(&mut self, path: &Path, entry: Entry, public: VerifyingKey) -> Result<()> {
         for (what, value) in [("device", entry.device.as_str()), ("site", entry.site.as_str())] {
             if !export::is_plain(value) {
                 bail!("{what} `{value}` is empty or not plain (A-Z a-z 0-9 - _ . : /)");
@@ -237,6 +233,19 @@ impl Keyring {
         }
         Ok(())
     }
+}
+
+/// The public key of `entry`, checked: a valid, not weak Ed25519 point whose id is `entry.id`.
+fn public_key(entry: &Entry) -> Result<VerifyingKey> {
+    let bytes = unhex32(&entry.public_key).context("public_key is not 64 lower-case hex digits")?;
+    let public = VerifyingKey::from_bytes(&bytes).ok().context("public_key is not an Ed25519 point")?;
+    if public.is_weak() {
+        bail!("public_key is a weak (small-order) key");
+    }
+    if entry.id != key_id(&bytes) {
+        bail!("id {} is not the id of its public key ({})", entry.id, key_id(&bytes));
+    }
+    Ok(public)
 }
 
 #[cfg(test)]
