@@ -9,8 +9,8 @@ use core::fmt;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json_core::de::Deserializer;
 
-use super::{ExportError, FORMAT, Field, Header, Record, UNSIGNED_VERSION, VERSION, pair_order};
-use crate::tally::{Counters, Tally};
+use super::{ExportError, FORMAT, Field, Header, Record, UNSIGNED_VERSION, VERSION};
+use crate::tally::{Counters, PairWalk, Tally};
 
 /// Decodes the export in `bytes` into `tally`, which is cleared first and must have been made
 /// for the export's instrument. Returns the export's header.
@@ -410,12 +410,11 @@ impl<'de, const Q: usize, const C: usize, const P: usize> Visitor<'de>
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let s = self.0;
-        let instrument = s.tally.instrument();
-        let mut order = pair_order(instrument);
+        let mut walk = PairWalk::default();
         let mut index = 0usize;
         loop {
             s.record = Record::Pair(index16(index));
-            let next = order.next();
+            let next = walk.next(s.tally);
             if seq.next_element_seed(PairSeed { s: &mut *s, pair: next })?.is_none() {
                 if next.is_some() {
                     return fail(&mut s.error, ExportError::Shape(s.record));

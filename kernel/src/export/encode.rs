@@ -2,8 +2,8 @@
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{ExportError, FORMAT, Field, Header, UNSIGNED_VERSION, VERSION, pair_order};
-use crate::tally::Tally;
+use super::{ExportError, FORMAT, Field, Header, UNSIGNED_VERSION, VERSION};
+use crate::tally::{PairWalk, Tally};
 
 /// Writes the unsigned (version 1) export of `tally` with `header` into `buf` and returns its
 /// length. Signed exports are written by [`super::stream_signed`].
@@ -176,7 +176,8 @@ impl<const Q: usize, const C: usize, const P: usize> Serialize for Pairs<'_, '_,
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let t = self.0;
         let mut seq = s.serialize_seq(None)?;
-        for (a, b) in pair_order(t.instrument()) {
+        let mut walk = PairWalk::default();
+        while let Some((a, b)) = walk.next(t) {
             seq.serialize_element(&PairEntry { t, a, b })?;
         }
         seq.end()

@@ -4,8 +4,8 @@
 //! completed responses; pair sums stay within what the two questions' counts in that stratum
 //! allow (method.md §11). The export decoder and the image reader share these checks.
 
-use super::Tally;
-use crate::export::{Record, pair_order};
+use super::{PairWalk, Tally};
+use crate::export::Record;
 use crate::score::MAX_UNITS;
 
 fn index16(i: usize) -> u16 {
@@ -46,7 +46,8 @@ fn check<const Q: usize, const C: usize, const P: usize>(t: &Tally<'_, Q, C, P>)
             }
         }
     }
-    for (index, (a, b)) in pair_order(instrument).enumerate() {
+    let mut walk = PairWalk::default();
+    for (index, (a, b)) in core::iter::from_fn(|| walk.next(t)).enumerate() {
         for g in 0..t.strata() {
             let bad = Record::Sums { pair: index16(index), stratum: index16(g) };
             let p = t.pair(a, b, g).ok_or(bad)?;

@@ -364,6 +364,63 @@ impl<'i, const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'i, Q, CE
     }
 }
 
+/// A cursor over the pairs of evaluative questions of one section in export order (the order
+/// of [`crate::export::pair_order`]: section by section, then (a, b) with a before b), read
+/// from the tally's layout: integers only, where walking the instrument compares section ids
+/// for every question of every pair. It is advanced with the tally it walks, so the tally may
+/// be written between steps (the decoder fills each pair as it goes).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PairWalk {
+    section: usize,
+    started: bool,
+    a: Option<usize>,
+    b: Option<usize>,
+}
+
+impl PairWalk {
+    /// The next pair of `t`'s instrument, if any.
+    pub(crate) fn next<const Q: usize, const C: usize, const P: usize>(
+        &mut self,
+        t: &Tally<'_, Q, C, P>,
+    ) -> Option<(usize, usize)> {
+        loop {
+            if !self.started {
+                if self.section >= t.instrument.sections.len() {
+                    return None;
+                }
+                self.a = t.first_in_section(self.section);
+                self.b = None;
+                self.started = true;
+            }
+            let Some(a) = self.a else {
+                self.section = self.section.saturating_add(1);
+                self.started = false;
+                continue;
+            };
+            if let Some(b) = t.next_in_section(self.b.unwrap_or(a)) {
+                self.b = Some(b);
+                return Some((a, b));
+            }
+            self.a = t.next_in_section(a);
+            self.b = None;
+        }
+    }
+}
+
+impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS, PAIRS> {
+    /// The first evaluative question of section `section`, if it has any.
+    fn first_in_section(&self, section: usize) -> Option<usize> {
+        let section = u16::try_from(section).ok()?;
+        let n = self.instrument.questions.len();
+        self.slots.iter().take(n).position(|s| s.section == section && s.rank == 0)
+    }
+
+    /// The evaluative question after `q` in its section, if any.
+    fn next_in_section(&self, q: usize) -> Option<usize> {
+        self.slots.get(q).map(|s| s.next).filter(|&n| n != u16::MAX).map(usize::from)
+    }
+}
+
 /// Raw access for the export decoder, which fills a fresh tally field by field.
 impl<const Q: usize, const CELLS: usize, const PAIRS: usize> Tally<'_, Q, CELLS, PAIRS> {
     /// Empties every count and counter.
@@ -478,6 +535,19 @@ mod tests {
             assert_eq!(format!("{placed:?}"), format!("{new:?}"), "{}", instrument.id);
             assert_ne!(format!("{like:?}"), format!("{new:?}"), "the response was committed");
         }
+    }
+
+    #[test]
+    fn the_pair_walk_follows_the_export_pair_order() {
+        for instrument in [&CMH_2024, &FFT] {
+            let t = Box::new(HostTally::new(instrument).unwrap());
+            let mut walk = PairWalk::default();
+            let walked: std::vec::Vec<_> = core::iter::from_fn(|| walk.next(&t)).collect();
+            let order: std::vec::Vec<_> = crate::export::pair_order(instrument).collect();
+            assert_eq!(walked, order, "{}", instrument.id);
+            assert_eq!(walk.next(&t), None, "{}: stays done", instrument.id);
+        }
+        assert!(crate::export::pair_order(&CMH_2024).count() > 10, "cmh-2024 has pairs to walk");
     }
 
     #[test]
