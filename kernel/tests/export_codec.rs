@@ -657,6 +657,31 @@ fn pair_m_larger_than_the_questions_n_is_inconsistent() {
 }
 
 #[test]
+fn every_pair_is_checked_against_its_own_two_questions() {
+    // For each pair in turn (the check keeps the first question's figures while it pairs it
+    // with the others), m one above the smaller scored n of its two questions in stratum 0.
+    let t = sample_cmh();
+    let v = sample_value();
+    let pairs = v["pairs"].as_array().unwrap().len();
+    assert!(pairs > 10);
+    let position = |id: &serde_json::Value| {
+        CMH_2024.questions.iter().position(|q| q.id == id.as_str().unwrap()).unwrap()
+    };
+    for p in 0..pairs {
+        let (a, b) = (position(&v["pairs"][p]["a"]), position(&v["pairs"][p]["b"]));
+        let n = t.scored_n(a, 0).min(t.scored_n(b, 0));
+        let mut w = v.clone();
+        w["pairs"][p]["sums"][0][0] = json!(n + 1);
+        let pair = u16::try_from(p).unwrap();
+        assert_eq!(
+            decode_value(&w),
+            Err(ExportError::Inconsistent(Record::Sums { pair, stratum: 0 })),
+            "pair {p}"
+        );
+    }
+}
+
+#[test]
 fn header_fields_outside_the_plain_alphabet_are_rejected() {
     for (key, value, field) in [
         ("device", "", Field::Device),

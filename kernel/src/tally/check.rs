@@ -7,6 +7,7 @@
 use super::{PairWalk, Tally};
 use crate::export::Record;
 use crate::score::MAX_UNITS;
+use crate::stratum::MAX_STRATA;
 
 fn index16(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
@@ -46,16 +47,27 @@ fn check<const Q: usize, const C: usize, const P: usize>(t: &Tally<'_, Q, C, P>)
             }
         }
     }
+    // Question a's scored n and score sum per stratum, kept while the walk pairs a with each b.
     let mut walk = PairWalk::default();
-    for (index, (a, b)) in core::iter::from_fn(|| walk.next(t)).enumerate() {
-        for g in 0..t.strata() {
+    let mut first: Option<(usize, [(u32, u64); MAX_STRATA])> = None;
+    let mut index = 0usize;
+    while let Some((a, b)) = walk.next(t) {
+        let of_a = match first {
+            Some((q, sums)) if q == a => sums,
+            _ => {
+                let sums = core::array::from_fn(|g| if g < t.strata() { scored(t, a, g) } else { (0, 0) });
+                first = Some((a, sums));
+                sums
+            }
+        };
+        for (g, &(na, sa)) in of_a.iter().enumerate().take(t.strata()) {
             let bad = Record::Sums { pair: index16(index), stratum: index16(g) };
             let p = t.pair(a, b, g).ok_or(bad)?;
-            let (sa, sb) = (score_sum(t, a, g), score_sum(t, b, g));
+            let (nb, sb) = scored(t, b, g);
             let m = u64::from(p.m);
             let top = u64::from(MAX_UNITS);
             let most = m.saturating_mul(top);
-            let ok = p.m <= t.scored_n(a, g).min(t.scored_n(b, g))
+            let ok = p.m <= na.min(nb)
                 && u64::from(p.sum_k) <= most.min(sa)
                 && u64::from(p.sum_l) <= most.min(sb)
                 && p.sum_kl <= most.saturating_mul(top);
@@ -63,23 +75,23 @@ fn check<const Q: usize, const C: usize, const P: usize>(t: &Tally<'_, Q, C, P>)
                 return Err(bad);
             }
         }
+        index = index.saturating_add(1);
     }
     Ok(())
 }
 
-/// Sum of score units of question `q`'s scored answers in stratum `g`.
-fn score_sum<const Q: usize, const C: usize, const P: usize>(
+/// The number of scored answers to question `q` in stratum `g`, and the sum of their score
+/// units (one pass over its options).
+fn scored<const Q: usize, const C: usize, const P: usize>(
     t: &Tally<'_, Q, C, P>,
     q: usize,
     g: usize,
-) -> u64 {
+) -> (u32, u64) {
     let Some(question) = t.instrument().question(q) else {
-        return 0;
+        return (0, 0);
     };
-    question
-        .options
-        .iter()
-        .zip(t.counts(q, g))
-        .filter_map(|(o, &c)| o.score.map(|u| u64::from(u).saturating_mul(u64::from(c))))
-        .fold(0u64, u64::saturating_add)
+    question.options.iter().zip(t.counts(q, g)).fold((0u32, 0u64), |(n, sum), (o, &c)| match o.score {
+        Some(u) => (n.saturating_add(c), sum.saturating_add(u64::from(u).saturating_mul(u64::from(c)))),
+        None => (n, sum),
+    })
 }
