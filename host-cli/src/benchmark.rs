@@ -12,6 +12,7 @@ use crate::method::change::{self, Change, Direction};
 use crate::method::expected_range::{Band, expected_range};
 use crate::method::headline::{Gap, ResponseRate, top_and_bottom};
 use crate::method::score::{Score, fit_questions, section_score};
+use crate::method::standardise;
 use crate::profile::Profile;
 
 /// The `schema` field.
@@ -149,6 +150,12 @@ pub struct NationalFigures {
     pub tau2: f64,
     /// Last year's national average (its own trusts' unsuppressed scores), when given.
     pub previous_mean: Option<f64>,
+    /// Questions only: the national share P_gk of each known stratum among respondents with a
+    /// scored answer, all trusts pooled, unrounded (method.md §4); index `2b` is age band `b`
+    /// male, `2b + 1` female; the unknown stratum is not listed. `None` (and absent from the
+    /// JSON) for sections, whose questions each have their own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shares: Option<Vec<f64>>,
 }
 
 /// Whether a change was tested, and if not why.
@@ -331,6 +338,8 @@ pub struct ChangeCounts {
 struct YearScores {
     codes: Vec<String>,
     questions: Vec<(usize, Vec<Score>)>,
+    /// National shares of the known strata per question, `shares[k]` (method.md §4).
+    shares: Vec<Option<Vec<f64>>>,
     sections: Vec<Vec<Score>>,
 }
 
@@ -342,6 +351,14 @@ fn score_year(instrument: &Instrument<'_>, data: &Dataset, profile: &Profile) ->
         .iter()
         .enumerate()
         .filter_map(|(k, f)| f.as_ref().map(|f| (k, f.iter().map(|x| x.score(profile)).collect())))
+        .collect();
+    let known = instrument.strata().saturating_sub(1);
+    let shares = (0..instrument.questions.len())
+        .map(|k| {
+            let mut p = standardise::national_shares(&tallies, k)?;
+            p.truncate(known);
+            Some(p)
+        })
         .collect();
     let sections = (0..instrument.sections.len())
         .map(|s| {
@@ -357,7 +374,7 @@ fn score_year(instrument: &Instrument<'_>, data: &Dataset, profile: &Profile) ->
                 .collect()
         })
         .collect();
-    YearScores { codes, questions, sections }
+    YearScores { codes, questions, shares, sections }
 }
 
 /// Everything `benchmark` needs.
@@ -428,6 +445,7 @@ fn item(
             phi: d.phi,
             tau2: d.tau2,
             previous_mean,
+            shares: None,
         }
     });
     let results = codes
@@ -501,6 +519,9 @@ pub fn benchmark(inputs: &Inputs<'_>) -> Benchmark {
             let q = instrument.question(*k)?;
             let head = (q.id.to_owned(), q.text.to_owned(), q.section.map(str::to_owned), q.comparable);
             let mut item = item(head, &now.codes, scores, prev_of(q.id), profile);
+            if let Some(national) = item.national.as_mut() {
+                national.shares = Some(now.shares.get(*k).cloned().flatten().unwrap_or_default());
+            }
             item.cleaning = Some(Cleaning::of_question(*k, current.trusts.values().map(|t| &**t)));
             Some(item)
         })

@@ -388,6 +388,7 @@ mod tests {
             phi: None,
             tau2: 0.0,
             previous_mean: None,
+            shares: None,
         };
         let bar = RangeBar {
             id: "q",
