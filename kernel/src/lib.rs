@@ -20,6 +20,7 @@ pub mod estimate;
 pub mod export;
 pub mod instrument;
 pub mod provision;
+pub mod reference;
 pub mod response;
 pub mod score;
 pub mod stratum;
