@@ -11,6 +11,7 @@ pub mod keys;
 pub mod method;
 pub mod output;
 pub mod profile;
+pub mod reference;
 pub mod report;
 pub mod simulate;
 pub mod terminal;

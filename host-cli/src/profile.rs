@@ -42,6 +42,9 @@ pub struct Profile {
     pub expected_range: ExpectedRange,
     /// Change over time (§9).
     pub change: Change,
+    /// In-year early warning (§12); a profile without it gets the built-in one.
+    #[serde(default = "Monitor::npsp_2024")]
+    pub monitor: Monitor,
 }
 
 /// Suppression of small counts (method.md §5).
@@ -101,6 +104,34 @@ pub struct Change {
     pub z: f64,
 }
 
+/// The sequential boundary of in-year monitoring (method.md §12).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Spending {
+    /// Lan-DeMets O'Brien-Fleming alpha spending in its continuous-monitoring limit: a
+    /// constant boundary on the Brownian-motion scale, valid for any number of looks.
+    ObrienFlemingContinuous,
+}
+
+/// In-year early warning against last year's expected range (method.md §12).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    /// Largest chance, per trust and item whose score is in line with last year's expected
+    /// range, of being flagged at any look of the year, however many looks there are.
+    pub alpha: f64,
+    /// How the boundary spends alpha over the year.
+    pub spending: Spending,
+}
+
+impl Monitor {
+    /// npsp-2024's: alpha 0.05, O'Brien-Fleming-type spending.
+    #[must_use]
+    pub fn npsp_2024() -> Self {
+        Self { alpha: 0.05, spending: Spending::ObrienFlemingContinuous }
+    }
+}
+
 impl Profile {
     /// The built-in `npsp-2024` profile, method.md's defaults.
     #[must_use]
@@ -124,6 +155,7 @@ impl Profile {
                 z_much: 2.576,
             },
             change: Change { z: 1.96 },
+            monitor: Monitor::npsp_2024(),
         }
     }
 
@@ -198,6 +230,9 @@ impl Profile {
         if self.change.z.is_nan() || self.change.z <= 0.0 {
             bail!("change: z must be > 0");
         }
+        if !(self.monitor.alpha > 0.0 && self.monitor.alpha < 0.5) {
+            bail!("monitor: alpha must be in (0, 0.5)");
+        }
         if self.suppression.min_respondents < 2 {
             bail!("suppression: min_respondents must be at least 2 (a standard error needs two)");
         }
@@ -226,6 +261,18 @@ mod tests {
         assert!(p.check().is_err());
         p.standardisation.unknown_stratum_weight = 6.0;
         assert!(p.check().is_err(), "above the cap of 5");
+    }
+
+    /// A profile file written before monitoring existed still loads, with the built-in alpha.
+    #[test]
+    fn a_profile_without_a_monitor_section_gets_the_builtin_one() {
+        let text = Profile::npsp_2024().to_toml().unwrap();
+        let cut = text.find("[monitor]").unwrap();
+        let old = Profile::parse(&text[..cut]).unwrap();
+        assert_eq!(old.monitor, Monitor::npsp_2024());
+        let mut p = Profile::npsp_2024();
+        p.monitor.alpha = 0.5;
+        assert!(p.check().is_err());
     }
 
     #[test]

@@ -4,4 +4,5 @@ pub mod change;
 pub mod expected_range;
 pub mod headline;
 pub mod score;
+pub mod sequential;
 pub mod standardise;
