@@ -7,12 +7,16 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use surveybench_kernel::Instrument;
 
-use crate::cli::{Cli, Command, Format, InstrumentAction, KeysAction, MethodAction, ReportFormat, StudyArgs};
+use crate::cli::{
+    Cli, Command, Format, InstrumentAction, KeysAction, MethodAction, MonitorArgs, MonitorFormat, ReportFormat,
+    StudyArgs,
+};
 use crate::ingest::{self, Dataset, Options};
 use crate::keyring::Keyring;
 use crate::profile::Profile;
 use crate::terminal::inert;
-use crate::{benchmark, collect, instrument_file, keys, output, report, simulate};
+use crate::reference::LastYear;
+use crate::{benchmark, collect, instrument_file, keys, monitor, output, reference, report, simulate};
 
 /// Exit code when the run finished but some input was skipped, or some report of
 /// `--all-trusts` could not be written (documented in the README).
@@ -77,6 +81,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             };
             Ok(study.outcome().or(written))
         }
+        Command::Reference { from, out, instrument } => {
+            for path in reference::write(&from, instrument.as_deref(), &out)? {
+                println!("{}", path.display());
+            }
+            Ok(Outcome::Clean)
+        }
+        Command::Monitor(args) => run_monitor(&args),
         Command::Simulate { instrument, seed, out, trusts, respondents } => {
             let instrument = instrument_file::load(&instrument)?;
             let plan = simulate::Plan { seed, trusts, respondents, ..simulate::Plan::national(seed) };
@@ -120,6 +131,37 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Demo { out } => demo(&out),
     }
+}
+
+/// `surveybench monitor`: ingest this year's inputs so far and look at them against last
+/// year's benchmark (method.md §12).
+fn run_monitor(args: &MonitorArgs) -> Result<Outcome> {
+    let last = LastYear::load(&args.reference)?;
+    let instrument =
+        last.instrument(args.instrument.as_deref()).with_context(|| format!("{}", args.reference.display()))?;
+    let mut profile = last.profile.clone();
+    if let Some(path) = &args.method {
+        profile.monitor = Profile::load(path)?.monitor;
+    }
+    let options = Options {
+        strict: args.strict,
+        survey_year: args.survey_year,
+        period: args.period.clone(),
+        keyring: std::sync::Arc::new(Keyring::load(&args.keyring)?),
+        allow_unsigned: args.allow_unsigned,
+    };
+    let current = ingest::ingest(instrument, &args.inputs, &options)?;
+    report_problems(instrument, "this year", &current);
+    if current.trusts.is_empty() {
+        bail!("no usable input: no trust has any respondent");
+    }
+    let look = monitor::look(instrument, &last, &profile, &current);
+    let text = match args.format {
+        MonitorFormat::Text => monitor::to_text(&look),
+        MonitorFormat::Json => monitor::to_json(&look)?,
+    };
+    emit(args.out.as_deref(), &text)?;
+    Ok(if current.skipped_any() { Outcome::Skipped } else { Outcome::Clean })
 }
 
 /// Writes `text` to the file `out` (whole or not at all), or to standard output.

@@ -48,6 +48,55 @@ impl ReportFormat {
     }
 }
 
+/// Output formats of `monitor`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MonitorFormat {
+    /// Per trust, its flagged items in the report's band words, then counts.
+    Text,
+    /// The versioned monitor model (`surveybench-monitor` v1), unrounded.
+    Json,
+}
+
+/// What `monitor` looks at.
+#[derive(Debug, clap::Args)]
+pub struct MonitorArgs {
+    /// Last year's benchmark JSON (`benchmark --format json`), the expected range to look against.
+    #[arg(long, value_name = "BENCHMARK.json")]
+    pub reference: PathBuf,
+    /// This year's inputs so far: device exports, respondent CSVs, or folders of them.
+    #[arg(required = true)]
+    pub inputs: Vec<PathBuf>,
+    /// Instrument id or JSON file (default: the benchmark's, bundled); must have the
+    /// benchmark's content hash.
+    #[arg(long)]
+    pub instrument: Option<String>,
+    /// Method profile TOML whose `[monitor]` section to use (default: the benchmark's profile);
+    /// standardisation, suppression and band cuts always come from the benchmark.
+    #[arg(long)]
+    pub method: Option<PathBuf>,
+    /// Keyring of the kiosks whose signed exports may count (repeat for several files).
+    #[arg(long, value_name = "FILE")]
+    pub keyring: Vec<PathBuf>,
+    /// Also count unsigned (version 1) device exports.
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// The survey period device exports must report.
+    #[arg(long)]
+    pub period: Option<String>,
+    /// Survey year, for respondent files with `year_of_birth`.
+    #[arg(long)]
+    pub survey_year: Option<u16>,
+    /// Stop at the first input error instead of skipping it.
+    #[arg(long)]
+    pub strict: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: MonitorFormat,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 /// What a benchmark is computed from: shared by `benchmark` and `report`.
 #[derive(Debug, clap::Args)]
 pub struct StudyArgs {
@@ -121,6 +170,24 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// From last year's benchmark JSON, what a device needs to standardise and band:
+    /// `DIR/reference.bin` (for kiosks) and `DIR/reference.json` (the same, for people).
+    Reference {
+        /// Last year's benchmark JSON (`benchmark --format json`).
+        #[arg(long, value_name = "BENCHMARK.json")]
+        from: PathBuf,
+        /// The folder to write both files in (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Instrument id or JSON file (default: the benchmark's, bundled); must have the
+        /// benchmark's content hash.
+        #[arg(long)]
+        instrument: Option<String>,
+    },
+    /// In-year early warning: this year's inputs so far against last year's expected range,
+    /// per trust and item, with a sequential boundary that keeps false alarms at most the
+    /// profile's alpha however often it is run (method.md §12).
+    Monitor(MonitorArgs),
     /// A simulated national data set for two consecutive years.
     Simulate {
         /// Bundled instrument id or instrument JSON file.

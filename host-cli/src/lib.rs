@@ -9,6 +9,7 @@ pub mod instrument_file;
 pub mod keyring;
 pub mod keys;
 pub mod method;
+pub mod monitor;
 pub mod output;
 pub mod profile;
 pub mod reference;
