@@ -8,14 +8,14 @@ use anyhow::{Context, Result, bail};
 use surveybench_kernel::Instrument;
 
 use crate::cli::{
-    Cli, Command, Format, InstrumentAction, KeysAction, MethodAction, MonitorArgs, MonitorFormat, ReportFormat,
-    StudyArgs,
+    Cli, Command, Format, InstrumentAction, KeysAction, MethodAction, MonitorArgs, MonitorFormat,
+    ReportFormat, StudyArgs,
 };
 use crate::ingest::{self, Dataset, Options};
 use crate::keyring::Keyring;
 use crate::profile::Profile;
-use crate::terminal::inert;
 use crate::reference::LastYear;
+use crate::terminal::inert;
 use crate::{benchmark, collect, instrument_file, keys, monitor, output, reference, report, simulate};
 
 /// Exit code when the run finished but some input was skipped, or some report of
@@ -137,8 +137,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 /// year's benchmark (method.md §12).
 fn run_monitor(args: &MonitorArgs) -> Result<Outcome> {
     let last = LastYear::load(&args.reference)?;
-    let instrument =
-        last.instrument(args.instrument.as_deref()).with_context(|| format!("{}", args.reference.display()))?;
+    let instrument = last
+        .instrument(args.instrument.as_deref())
+        .with_context(|| format!("{}", args.reference.display()))?;
     let mut profile = last.profile.clone();
     if let Some(path) = &args.method {
         profile.monitor = Profile::load(path)?.monitor;

@@ -138,7 +138,8 @@ pub fn look(instrument: &Instrument<'_>, last: &LastYear, profile: &Profile, cur
         .iter()
         .map(|(code, tally)| {
             let items = trust_items(instrument, last, profile, code, tally);
-            let flagged = u32::try_from(items.iter().filter(|i| i.status.flagged()).count()).unwrap_or(u32::MAX);
+            let flagged =
+                u32::try_from(items.iter().filter(|i| i.status.flagged()).count()).unwrap_or(u32::MAX);
             TrustLook { trust: code.clone(), respondents: tally.counters().completed, flagged, items }
         })
         .collect();
@@ -147,7 +148,11 @@ pub fn look(instrument: &Instrument<'_>, last: &LastYear, profile: &Profile, cur
         schema: SCHEMA,
         version: VERSION,
         instrument: InstrumentRef { id: last.instrument_id.clone(), content_hash: last.content_hash.clone() },
-        method: Method { spending: rules.spending, alpha: rules.alpha, scale_boundary: sequential::scale_boundary(rules) },
+        method: Method {
+            spending: rules.spending,
+            alpha: rules.alpha,
+            scale_boundary: sequential::scale_boundary(rules),
+        },
         respondents: current.trusts.values().map(|t| u64::from(t.counters().completed)).sum(),
         trusts,
     }
@@ -265,7 +270,8 @@ pub fn to_text(look: &Look) -> String {
     let flagged: u32 = look.trusts.iter().map(|t| t.flagged).sum();
     let _ = writeln!(out, "{flagged} trust-items heading outside the expected range.\n");
     for t in &look.trusts {
-        let _ = writeln!(out, "{}: {} respondents so far, {} items flagged", t.trust, t.respondents, t.flagged);
+        let _ =
+            writeln!(out, "{}: {} respondents so far, {} items flagged", t.trust, t.respondents, t.flagged);
         for i in t.items.iter().filter(|i| i.status.flagged()) {
             let band = i.band.map_or("", Band::label);
             let _ = writeln!(

@@ -90,7 +90,9 @@ impl LastYear {
     pub fn parse(text: &str) -> Result<Self> {
         let doc: serde_json::Value = serde_json::from_str(text).context("not JSON")?;
         let (schema, version) = (&doc["schema"], &doc["version"]);
-        if schema.as_str() != Some(benchmark::SCHEMA) || version.as_u64() != Some(u64::from(benchmark::VERSION)) {
+        if schema.as_str() != Some(benchmark::SCHEMA)
+            || version.as_u64() != Some(u64::from(benchmark::VERSION))
+        {
             bail!(
                 "not a benchmark this version reads: schema {schema}, version {version}; expected \"{}\" version {}",
                 benchmark::SCHEMA,
@@ -252,7 +254,11 @@ impl Reference {
                 instrument.sections.iter().position(|s| s.id == id)
             };
             let at = found.with_context(|| {
-                format!("instrument {} has no {} `{id}`", instrument.id, if question { "scored question" } else { "section" })
+                format!(
+                    "instrument {} has no {} `{id}`",
+                    instrument.id,
+                    if question { "scored question" } else { "section" }
+                )
             })?;
             Ok(u16::try_from(at)?)
         };
@@ -273,7 +279,10 @@ impl Reference {
         Ok(Self {
             schema: SCHEMA,
             version: VERSION,
-            instrument: InstrumentRef { id: instrument.id.to_owned(), content_hash: last.content_hash.clone() },
+            instrument: InstrumentRef {
+                id: instrument.id.to_owned(),
+                content_hash: last.content_hash.clone(),
+            },
             age_bands: instrument.age_bands.to_vec(),
             strata: instrument.strata(),
             min_respondents: p.suppression.min_respondents,
@@ -314,7 +323,8 @@ impl Reference {
                     image::INSTRUMENT_ID_LEN
                 )
             })?,
-            age_bands: heapless::Vec::from_slice(&self.age_bands).map_err(|_| anyhow::anyhow!("too many age bands"))?,
+            age_bands: heapless::Vec::from_slice(&self.age_bands)
+                .map_err(|_| anyhow::anyhow!("too many age bands"))?,
             questions: u16::try_from(self.questions.len()).context("too many questions")?,
             sections: u16::try_from(self.sections.len()).context("too many sections")?,
             min_respondents: self.min_respondents,

@@ -350,7 +350,8 @@ fn read_header(bytes: &[u8]) -> Result<Header, ReferenceError> {
         return Err(h);
     }
     let first = BANDS_AT.saturating_add(1);
-    let age_bands = Vec::from_slice(bytes.get(first..first.saturating_add(bands)).ok_or(h)?).map_err(|_| h)?;
+    let age_bands =
+        Vec::from_slice(bytes.get(first..first.saturating_add(bands)).ok_or(h)?).map_err(|_| h)?;
     if age_bands.windows(2).any(|w| w.first() >= w.last()) {
         return Err(h);
     }
@@ -373,7 +374,11 @@ fn read_header(bytes: &[u8]) -> Result<Header, ReferenceError> {
     };
     let [somewhat, clear, much] = z;
     let ordered = 0.0 < somewhat && somewhat < clear && clear < much;
-    if !ordered || header.min_respondents < 2 || header.weight_cap < 1.0 || header.unknown_stratum_weight <= 0.0 {
+    if !ordered
+        || header.min_respondents < 2
+        || header.weight_cap < 1.0
+        || header.unknown_stratum_weight <= 0.0
+    {
         return Err(h);
     }
     Ok(header)
