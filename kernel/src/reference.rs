@@ -245,14 +245,15 @@ impl<'a> Reference<'a> {
         let mean = f64_at(r, R_MEAN_AT).ok_or(bad)?;
         let tau2 = f64_at(r, R_TAU2_AT).ok_or(bad)?;
         let national = (flags & NATIONAL != 0).then_some((mean, tau2));
-        if national.is_some_and(|(m, t)| !m.is_finite() || !t.is_finite() || t < 0.0) {
+        let absent_not_zero = national.is_none() && (mean.to_bits() != 0 || tau2.to_bits() != 0);
+        if absent_not_zero || national.is_some_and(|(m, t)| !m.is_finite() || !t.is_finite() || t < 0.0) {
             return Err(bad);
         }
         let mut shares = Vec::new();
         for g in 0..known {
             let share = g.checked_mul(8).and_then(|x| x.checked_add(RECORD_FIXED_LEN)).ok_or(bad)?;
             let p = f64_at(r, share).ok_or(bad)?;
-            if !(0.0..=1.0).contains(&p) || (kind == Kind::Section && p != 0.0) {
+            if !(0.0..=1.0).contains(&p) || (kind == Kind::Section && p.to_bits() != 0) {
                 return Err(bad);
             }
             if kind == Kind::Question {
@@ -353,6 +354,13 @@ fn read_header(bytes: &[u8]) -> Result<Header, ReferenceError> {
     let age_bands =
         Vec::from_slice(bytes.get(first..first.saturating_add(bands)).ok_or(h)?).map_err(|_| h)?;
     if age_bands.windows(2).any(|w| w.first() >= w.last()) {
+        return Err(h);
+    }
+    let padding = bytes.get(first.saturating_add(bands)..STRATA_AT).ok_or(h)?;
+    let reserved =
+        [bytes.get(SECTIONS_AT.saturating_add(2)..MIN_AT), bytes.get(MIN_AT.saturating_add(4)..CAP_AT)];
+    let zero = |b: &[u8]| b.iter().all(|&x| x == 0);
+    if !zero(padding) || !reserved.iter().all(|r| r.is_some_and(zero)) {
         return Err(h);
     }
     let strata = usize::from(*bytes.get(STRATA_AT).ok_or(h)?);
@@ -504,6 +512,28 @@ mod tests {
         assert_eq!(Reference::parse(&bytes[..40]).unwrap_err(), ReferenceError::Magic);
         assert_eq!(Reference::parse(b"SBPROV01").unwrap_err(), ReferenceError::Magic);
         assert_eq!(Reference::parse(&[0xFF; 400]).unwrap_err(), ReferenceError::Magic);
+    }
+
+    /// Every byte has one meaning: reserved bytes and absent figures must be zero, so an image
+    /// the reader accepts is the one the writer would write (the fuzz target checks this).
+    #[test]
+    fn reserved_bytes_and_absent_figures_must_be_zero() {
+        let bytes = image();
+        let reseal = |mut b: std::vec::Vec<u8>| {
+            let body = b.len() - 4;
+            let crc = crc32(&b[..body]);
+            b[body..].copy_from_slice(&crc.to_le_bytes());
+            b
+        };
+        for at in [62, 70, 55] {
+            let mut b = bytes.clone();
+            b[at] = 1;
+            assert_eq!(Reference::parse(&reseal(b)).unwrap_err(), ReferenceError::Header, "byte {at}");
+        }
+        let mut b = bytes.clone();
+        b[112 + 104 + 24] = 1; // the section's mean, without national figures
+        assert_eq!(Reference::parse(&reseal(b)).unwrap_err(), ReferenceError::Record(1));
+        assert!(Reference::parse(&reseal(bytes)).is_ok());
     }
 
     #[test]
