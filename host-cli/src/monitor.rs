@@ -271,7 +271,7 @@ pub fn to_text(look: &Look) -> String {
     let _ = writeln!(out, "{flagged} trust-items heading outside the expected range.\n");
     for t in &look.trusts {
         let _ =
-            writeln!(out, "{}: {} respondents so far, {} items flagged", t.trust, t.respondents, t.flagged);
+            writeln!(out, "{}: {} respondents so far, flagged items: {}", t.trust, t.respondents, t.flagged);
         for i in t.items.iter().filter(|i| i.status.flagged()) {
             let band = i.band.map_or("", Band::label);
             let _ = writeln!(

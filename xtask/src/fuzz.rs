@@ -10,8 +10,8 @@ use std::process::Command;
 use crate::run::root;
 
 /// Every fuzz target, as named in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 5] =
-    ["export_decode", "tally_image", "respondent_csv", "instrument_json", "profile_toml"];
+pub const TARGETS: [&str; 6] =
+    ["export_decode", "tally_image", "respondent_csv", "instrument_json", "profile_toml", "reference_image"];
 
 /// Seconds per target when none are given.
 const DEFAULT_SECONDS: u32 = 15;
