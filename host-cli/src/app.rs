@@ -15,6 +15,7 @@ use crate::ingest::{self, Dataset, Options};
 use crate::keyring::Keyring;
 use crate::profile::Profile;
 use crate::reference::LastYear;
+use crate::report::html::monitor::PastLook;
 use crate::terminal::inert;
 use crate::{benchmark, collect, instrument_file, keys, monitor, output, reference, report, simulate};
 
@@ -136,6 +137,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 /// `surveybench monitor`: ingest this year's inputs so far and look at them against last
 /// year's benchmark (method.md §12).
 fn run_monitor(args: &MonitorArgs) -> Result<Outcome> {
+    let history: Vec<PastLook> = args.history.iter().map(|p| PastLook::load(p)).collect::<Result<_>>()?;
+    if !history.is_empty() && args.format != MonitorFormat::Html {
+        bail!("--history is charted by --format html only");
+    }
     let last = LastYear::load(&args.reference)?;
     let instrument = last
         .instrument(args.instrument.as_deref())
@@ -156,10 +161,11 @@ fn run_monitor(args: &MonitorArgs) -> Result<Outcome> {
     if current.trusts.is_empty() {
         bail!("no usable input: no trust has any respondent");
     }
-    let look = monitor::look(instrument, &last, &profile, &current);
+    let look = monitor::look(instrument, &last, &profile, &current, args.label.as_deref());
     let text = match args.format {
         MonitorFormat::Text => monitor::to_text(&look),
         MonitorFormat::Json => monitor::to_json(&look)?,
+        MonitorFormat::Html => report::html::monitor::render(&look, &history, &profile.expected_range)?,
     };
     emit(args.out.as_deref(), &text)?;
     Ok(if current.skipped_any() { Outcome::Skipped } else { Outcome::Clean })

@@ -55,6 +55,9 @@ pub enum MonitorFormat {
     Text,
     /// The versioned monitor model (`surveybench-monitor` v1), unrounded.
     Json,
+    /// One self-contained page: flagged trusts first, a chart and a table for every item
+    /// flagged at any look (earlier looks from `--history`).
+    Html,
 }
 
 /// What `monitor` looks at.
@@ -92,6 +95,13 @@ pub struct MonitorArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: MonitorFormat,
+    /// What this look is called, e.g. "week 26" (kept in the JSON, shown on the page).
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Earlier looks, oldest first (their `--format json` files), charted before this one by
+    /// `--format html`.
+    #[arg(long, value_name = "LOOK.json")]
+    pub history: Vec<PathBuf>,
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,

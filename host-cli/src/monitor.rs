@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use surveybench_kernel::{HostTally, Instrument};
 
 use crate::ingest::Dataset;
@@ -27,6 +27,9 @@ pub struct Look {
     pub schema: &'static str,
     /// Always [`VERSION`].
     pub version: u32,
+    /// What the look is called (`--label`, e.g. "week 26"), for a page of several looks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// The instrument (the reference's).
     pub instrument: InstrumentRef,
     /// The sequential method and its parameters.
@@ -62,7 +65,7 @@ pub struct TrustLook {
 }
 
 /// What an item's look says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Below last year's expected range by more than the boundary: a warning.
@@ -119,6 +122,9 @@ pub struct ItemLook {
     pub se: Option<f64>,
     /// Last year's national average.
     pub national: Option<f64>,
+    /// sqrt(se^2 + tau^2), the spread z divides by: the expected range at this look is
+    /// national +/- the band cuts times it (method.md §8, §12).
+    pub spread: Option<f64>,
     /// z = (score - national) / sqrt(se^2 + tau^2); `null` in JSON when infinite.
     pub z: Option<f64>,
     /// The boundary on |z| at this look, b / sqrt(t).
@@ -131,7 +137,13 @@ pub struct ItemLook {
 
 /// Looks at every trust of `current` against `last` (method.md §12).
 #[must_use]
-pub fn look(instrument: &Instrument<'_>, last: &LastYear, profile: &Profile, current: &Dataset) -> Look {
+pub fn look(
+    instrument: &Instrument<'_>,
+    last: &LastYear,
+    profile: &Profile,
+    current: &Dataset,
+    label: Option<&str>,
+) -> Look {
     let rules = &profile.monitor;
     let mut trusts: Vec<TrustLook> = current
         .trusts
@@ -147,6 +159,7 @@ pub fn look(instrument: &Instrument<'_>, last: &LastYear, profile: &Profile, cur
     Look {
         schema: SCHEMA,
         version: VERSION,
+        label: label.map(str::to_owned),
         instrument: InstrumentRef { id: last.instrument_id.clone(), content_hash: last.content_hash.clone() },
         method: Method {
             spending: rules.spending,
@@ -211,6 +224,7 @@ fn judge(last: &LastItem, item_type: &'static str, code: &str, score: Score, pro
         score: score.value,
         se: score.se,
         national: last.national.as_ref().map(|n| n.mean),
+        spread: None,
         z: None,
         boundary: None,
         band: None,
@@ -222,6 +236,7 @@ fn judge(last: &LastItem, item_type: &'static str, code: &str, score: Score, pro
         return look;
     };
     let d = (score.se.unwrap_or(0.0).powi(2) + national.tau2).sqrt();
+    look.spread = Some(d);
     let diff = value - national.mean;
     // As method.md §8 step 5: no spread at all puts a trust at 0 or at +/- infinity.
     let z = if d > 0.0 {

@@ -3,6 +3,7 @@
 //! every trust's report. `report::pdf` prints the same page with headless Chromium.
 
 pub mod charts;
+pub mod monitor;
 pub mod sections;
 
 use anyhow::{Result, bail};
