@@ -237,15 +237,8 @@ fn judge(last: &LastItem, item_type: &'static str, code: &str, score: Score, pro
     };
     let d = (score.se.unwrap_or(0.0).powi(2) + national.tau2).sqrt();
     look.spread = Some(d);
-    let diff = value - national.mean;
     // As method.md §8 step 5: no spread at all puts a trust at 0 or at +/- infinity.
-    let z = if d > 0.0 {
-        diff / d
-    } else if diff == 0.0 {
-        0.0
-    } else {
-        f64::INFINITY.copysign(diff)
-    } + 0.0;
+    let z = crate::method::standardised(value - national.mean, d);
     look.z = Some(z).filter(|z| z.is_finite());
     look.band = Some(Band::of(z, &profile.expected_range));
     let Some(t) = information else {

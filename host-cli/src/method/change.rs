@@ -47,13 +47,7 @@ pub struct Change {
 pub fn test(now: (f64, f64), before: (f64, f64), rules: &Rules) -> Change {
     let diff = now.0 - before.0;
     let d = (now.1 * now.1 + before.1 * before.1).sqrt();
-    let t = if d > 0.0 {
-        diff / d
-    } else if diff == 0.0 {
-        0.0
-    } else {
-        f64::INFINITY.copysign(diff)
-    };
+    let t = super::standardised(diff, d);
     let direction = match (t.abs() > rules.z, t > 0.0) {
         (true, true) => Direction::Increase,
         (true, false) => Direction::Decrease,

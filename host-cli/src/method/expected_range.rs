@@ -139,15 +139,8 @@ pub fn expected_range(trusts: &[(f64, f64)], rules: &ExpectedRange) -> Option<(D
         .iter()
         .map(|&(y, s)| {
             let d = (s * s + tau2).sqrt();
-            let z = if d > 0.0 {
-                (y - y0) / d
-            } else if y == y0 {
-                0.0
-            } else {
-                f64::INFINITY.copysign(y - y0)
-            };
-            // `+ 0.0` turns a -0.0 (a trust exactly at the average) into 0.0 for the JSON.
-            Placement { z: z + 0.0, band: Band::of(z, rules) }
+            let z = super::standardised(y - y0, d);
+            Placement { z, band: Band::of(z, rules) }
         })
         .collect();
     Some((Dispersion { national: y0, phi, tau2 }, placements))
