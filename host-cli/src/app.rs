@@ -89,10 +89,15 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Command::Monitor(args) => run_monitor(&args),
-        Command::Simulate { instrument, seed, out, trusts, respondents } => {
+        Command::Simulate { instrument, seed, out, trusts, respondents, weekly, degrade, from_week, by } => {
             let instrument = instrument_file::load(&instrument)?;
             let plan = simulate::Plan { seed, trusts, respondents, ..simulate::Plan::national(seed) };
-            for dir in simulate::simulate(instrument, &plan, &out)? {
+            let dirs = if weekly {
+                simulate::simulate_weekly(instrument, &plan, &weekly_plan(degrade, from_week, by)?, &out)?
+            } else {
+                simulate::simulate(instrument, &plan, &out)?
+            };
+            for dir in dirs {
                 println!("{}", dir.display());
             }
             Ok(Outcome::Clean)
@@ -317,6 +322,17 @@ fn report_problems(instrument: &Instrument<'_>, year: &str, data: &Dataset) {
         "surveybench: {year}: {} trusts, {respondents} respondents, {skipped} inputs skipped",
         data.trusts.len()
     );
+}
+
+/// `simulate --weekly`'s degradation from its flags: `--degrade` needs `--from-week` and `--by`.
+fn weekly_plan(trusts: Vec<String>, from_week: Option<u32>, by: Option<f64>) -> Result<simulate::Weekly> {
+    if trusts.is_empty() {
+        return Ok(simulate::Weekly::default());
+    }
+    let (Some(from_week), Some(points)) = (from_week, by) else {
+        bail!("--degrade {} needs --from-week W (1 to 52) and --by POINTS", trusts.join(","));
+    };
+    Ok(simulate::Weekly { degrade: Some(simulate::Degrade { trusts, from_week, points }) })
 }
 
 /// `surveybench demo`: simulate, benchmark, and write JSON, CSV and one trust's report.

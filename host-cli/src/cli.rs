@@ -215,6 +215,20 @@ pub enum Command {
         /// Respondents per year, all trusts together.
         #[arg(long, default_value_t = 14_600)]
         respondents: usize,
+        /// Also write the later year's weekly kiosk exports, `<year>/weeks/NN/devices/*.json`
+        /// (each kiosk's cumulative export at the end of week NN, sequence NN), and every
+        /// trust's true scores, `<year>/truth.json`.
+        #[arg(long)]
+        weekly: bool,
+        /// Trusts (codes, comma-separated) whose respondents after `--from-week` answer worse.
+        #[arg(long, value_name = "CODE", value_delimiter = ',', requires = "weekly")]
+        degrade: Vec<String>,
+        /// The last week before the degradation (1 to 52).
+        #[arg(long, value_name = "W", requires = "degrade")]
+        from_week: Option<u32>,
+        /// How far the degraded trusts' true scores drop, in points on the 0-10 scale.
+        #[arg(long, value_name = "POINTS", requires = "degrade", allow_negative_numbers = true)]
+        by: Option<f64>,
     },
     /// Bundled instruments.
     Instrument {

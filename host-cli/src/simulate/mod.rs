@@ -24,11 +24,23 @@ use crate::ingest::respondents::HostResponse;
 use crate::{keyring, keys};
 use sha2::{Digest, Sha256};
 
+mod truth;
+mod weekly;
+
+pub use weekly::{Degrade, WEEKS, Weekly};
+
 /// Trusts whose first kiosk also leaves an older, superseded export.
 const SNAPSHOT_TRUSTS: usize = 2;
 
 /// The oldest simulated age, unless the top age band starts within ten years of it.
 const TOP_AGE: u16 = 90;
+
+/// The spread of a respondent's own tendency, on the latent scale.
+const PERSON_SD: f64 = 0.8;
+/// The chance an applicable scored question is left blank.
+const BLANK: f64 = 0.03;
+/// The chance of "don't know" (or another unscored option), where there is one.
+const UNSCORED: f64 = 0.06;
 
 /// Why `simulate` cannot make a data set: it would have to write kiosk exports and a
 /// respondent CSV that disagree, or it cannot make that many trusts.
@@ -209,10 +221,16 @@ fn question_level(k: usize) -> f64 {
     0.2 + 0.7 * x
 }
 
+/// The latent effect of 0-based age band `band`: older respondents answer more positively.
+fn age_effect(band: usize) -> f64 {
+    -0.25 + 0.15 * band as f64
+}
+
+/// One respondent of `trust`; `shift`, per question, lowers a degraded respondent's answers.
 fn respond(
     response: &mut HostResponse<'static>,
     (models, chances): (&[Model], &Chances),
-    trust: &Trust,
+    (trust, shift): (&Trust, Option<&[f64]>),
     year_drift: f64,
     rng: &mut ChaCha8Rng,
 ) -> Respondent {
@@ -233,7 +251,7 @@ fn respond(
         }
     };
     let person = chances.person.sample(rng);
-    let age_effect = if known { -0.25 + 0.15 * band as f64 } else { 0.0 };
+    let age_effect = if known { age_effect(band) } else { 0.0 };
     let latent = trust.effect + year_drift + age_effect + person;
     let mut answers = vec![0u8; instrument.questions.len()];
     let mut stray = Vec::new();
@@ -257,7 +275,11 @@ fn respond(
             }
             QuestionKind::Sex => sex.unwrap_or(0),
             QuestionKind::Scored => {
-                scored_answer(&models[k], chances, latent + trust.question_effects[k], rng)
+                let mut own = latent + trust.question_effects[k];
+                if let Some(shift) = shift {
+                    own += shift.get(k).copied().unwrap_or(0.0);
+                }
+                scored_answer(&models[k], chances, own, rng)
             }
             _ => {
                 // Routing and descriptive: earlier options are the common ones.
@@ -289,9 +311,9 @@ impl Chances {
     fn new() -> Self {
         let chance = |p| Bernoulli::new(p).unwrap_or_else(|_| unreachable!("a probability"));
         Self {
-            person: Normal::new(0.0, 0.8).unwrap_or_else(|_| unreachable!("valid parameters")),
-            blank: chance(0.03),
-            unscored: chance(0.06),
+            person: Normal::new(0.0, PERSON_SD).unwrap_or_else(|_| unreachable!("valid parameters")),
+            blank: chance(BLANK),
+            unscored: chance(UNSCORED),
             stray: chance(0.02),
         }
     }
@@ -339,16 +361,50 @@ fn scored_answer(model: &Model, chances: &Chances, latent: f64, rng: &mut ChaCha
 /// An instrument or plan `simulate` cannot serve ([`CannotSimulate`]); file system errors,
 /// named with the path.
 pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Path) -> Result<Vec<PathBuf>> {
+    run(instrument, plan, None, out)
+}
+
+/// As [`simulate`], and for the later year also a year of weekly kiosk exports,
+/// `<year>/weeks/NN/devices/*.json` (each kiosk's cumulative signed export at the end of week
+/// NN, sequence NN), with `weekly`'s trusts degraded after its week, and every trust's true
+/// scores in `<year>/truth.json` (docs/formats.md §13). Without a degradation the year's
+/// other files are those [`simulate`] writes.
+///
+/// # Errors
+/// As [`simulate`], and a degradation it cannot make ([`weekly::CannotDegrade`]).
+pub fn simulate_weekly(
+    instrument: &'static Instrument<'static>,
+    plan: &Plan,
+    weekly: &Weekly,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
+    run(instrument, plan, Some(weekly), out)
+}
+
+fn run(
+    instrument: &'static Instrument<'static>,
+    plan: &Plan,
+    weekly: Option<&Weekly>,
+    out: &Path,
+) -> Result<Vec<PathBuf>> {
     check(instrument, plan)?;
+    if let Some(w) = weekly {
+        weekly::check(w, &unique_codes(plan.trusts))?;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed);
     let trusts = trusts(plan, instrument.strata(), instrument.questions.len(), &mut rng);
+    let models = models(instrument);
+    let population = weekly.map(|_| truth::Population::new(instrument, &models, &trusts));
+    let degrade = weekly.and_then(|w| w.degrade.as_ref());
     let mut draw = Draw {
-        models: models(instrument),
+        models: &models,
         chances: Chances::new(),
         drift: Normal::new(0.0, 0.1).unwrap_or_else(|_| unreachable!("valid parameters")),
         // One response, reset for each respondent: making one hashes the whole instrument.
         response: HostResponse::new(instrument)?,
         rng,
+        degrade: degrade.zip(population.as_ref()),
+        later: Vec::new(),
     };
     let years = [plan.year - 1, plan.year];
     let dirs: Vec<PathBuf> = years.iter().map(|year| out.join(year.to_string())).collect();
@@ -361,7 +417,9 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
         'years: for (&year, dir) in years.iter().zip(&dirs) {
             let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Respondent>)>(2);
             let trusts = &trusts;
-            writers.push(scope.spawn(move || write_year(instrument, trusts, (plan.seed, year, dir), rx)));
+            let weeks = weekly.is_some() && year == plan.year;
+            writers
+                .push(scope.spawn(move || write_year(instrument, trusts, (plan.seed, year, dir, weeks), rx)));
             for (t, trust) in trusts.iter().enumerate() {
                 if tx.send((t, draw.trust(trust, year == plan.year))).is_err() {
                     break 'years;
@@ -372,25 +430,65 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
             .into_iter()
             .try_for_each(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })?;
+    if let (Some(population), Some(dir)) = (&population, dirs.last()) {
+        let truth = truth::Truth {
+            schema: truth::SCHEMA,
+            version: truth::VERSION,
+            instrument: instrument.id.to_owned(),
+            seed: plan.seed,
+            year: plan.year,
+            computed: "quadrature over the model (121 nodes), standardised with the model's national shares",
+            degrade: degrade.map(|d| truth::DegradeRecord {
+                trusts: d.trusts.clone(),
+                from_week: d.from_week,
+                points: d.points,
+            }),
+            trusts: trusts
+                .iter()
+                .zip(&draw.later)
+                .map(|(t, (drift, shifts))| population.trust(t, *drift, shifts.as_deref()))
+                .collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&truth)?;
+        text.push('\n');
+        write(&dir.join("truth.json"), &text)?;
+    }
     Ok(dirs)
 }
 
 /// What drawing respondents needs, from one seeded generator for the whole data set.
-struct Draw {
-    models: Vec<Model>,
+struct Draw<'a> {
+    models: &'a [Model],
     chances: Chances,
     drift: Normal<f64>,
     response: HostResponse<'static>,
     rng: ChaCha8Rng,
+    /// The trusts to degrade in the later year, and the model that finds their shifts.
+    degrade: Option<(&'a Degrade, &'a truth::Population<'a>)>,
+    /// Per trust, the later year's drift and the degraded trusts' shifts per question.
+    later: Vec<(f64, Option<Vec<f64>>)>,
 }
 
-impl Draw {
-    /// One year's respondents of `trust` (`later`: the later year, which drifts).
+impl Draw<'_> {
+    /// One year's respondents of `trust` (`later`: the later year, which drifts, and in which
+    /// degraded trusts' respondents after the week are degraded).
     fn trust(&mut self, trust: &Trust, later: bool) -> Vec<Respondent> {
         let year_drift = if later { self.drift.sample(&mut self.rng) } else { 0.0 };
         let size = ((trust.size as f64) * self.rng.gen_range(0.9..1.1)).round() as usize;
-        let how = (self.models.as_slice(), &self.chances);
-        (0..size).map(|_| respond(&mut self.response, how, trust, year_drift, &mut self.rng)).collect()
+        let degrade = self.degrade.filter(|(d, _)| later && d.trusts.contains(&trust.code));
+        let shifts = degrade.map(|(d, population)| population.shifts(trust, year_drift, d.points));
+        let from_week = degrade.map_or(u32::from(WEEKS), |(d, _)| d.from_week);
+        let how = (self.models, &self.chances);
+        let people = (0..size)
+            .map(|i| {
+                let shift = shifts.as_deref().filter(|_| weekly::week_of(i, size) > from_week);
+                respond(&mut self.response, how, (trust, shift), year_drift, &mut self.rng)
+            })
+            .collect();
+        if later {
+            self.later.push((year_drift, shifts));
+        }
+        people
     }
 }
 
@@ -400,12 +498,16 @@ impl Draw {
 fn write_year(
     instrument: &'static Instrument<'static>,
     trusts: &[Trust],
-    (seed, year, dir): (u64, u16, &Path),
+    (seed, year, dir, weeks): (u64, u16, &Path, bool),
     drawn: std::sync::mpsc::Receiver<(usize, Vec<Respondent>)>,
 ) -> Result<()> {
     let devices = dir.join("devices");
-    std::fs::create_dir_all(&devices).with_context(|| format!("{}: cannot create", devices.display()))?;
-    let kiosks = Kiosks { seed, period: year.to_string(), dir: &devices };
+    let weekly: Vec<PathBuf> =
+        if weeks { (1..=u32::from(WEEKS)).map(|w| weekly::devices(dir, w)).collect() } else { Vec::new() };
+    for d in std::iter::once(&devices).chain(&weekly) {
+        std::fs::create_dir_all(d).with_context(|| format!("{}: cannot create", d.display()))?;
+    }
+    let kiosks = Kiosks { seed, period: year.to_string(), dir: &devices, weeks: &weekly };
     let mut csv = crate::output::Staged::new(&dir.join("respondents.csv"))?;
     let mut rows = csv_header(instrument);
     let mut frame = String::from("trust,invited,undeliverable,deceased\n");
@@ -495,6 +597,8 @@ struct Kiosks<'a> {
     seed: u64,
     period: String,
     dir: &'a Path,
+    /// The weekly export folders, week 1 first; empty when no weekly exports are written.
+    weeks: &'a [PathBuf],
 }
 
 impl Kiosks<'_> {
@@ -507,6 +611,29 @@ impl Kiosks<'_> {
 
     /// Writes `tally`'s export, signed by `key`, as `name` with the header's sequence.
     fn write(&self, tally: &HostTally<'_>, key: &keys::Made, sequence: u32, name: &str) -> Result<()> {
+        self.write_in(self.dir, tally, key, sequence, name)
+    }
+
+    /// Writes weekly exports of `tally` for weeks `*next` to `to`, each with its week as its
+    /// sequence, and moves `*next` past them.
+    fn write_weeks(&self, tally: &HostTally<'_>, key: &keys::Made, next: &mut u32, to: u32) -> Result<()> {
+        while *next <= to {
+            let Some(dir) = usize::try_from(*next - 1).ok().and_then(|w| self.weeks.get(w)) else { break };
+            self.write_in(dir, tally, key, *next, &format!("{}.json", key.entry.device))?;
+            *next += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes `tally`'s export, signed by `key`, as `name` in `dir` with sequence `sequence`.
+    fn write_in(
+        &self,
+        dir: &Path,
+        tally: &HostTally<'_>,
+        key: &keys::Made,
+        sequence: u32,
+        name: &str,
+    ) -> Result<()> {
         let header = Header::new(&key.entry.device, &key.entry.site, &self.period, sequence)
             .and_then(|h| h.signed_by(&key.entry.id))
             .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -514,7 +641,7 @@ impl Kiosks<'_> {
         export::stream_signed(tally, &header, keys::Ed25519ph::new(&key.signing), &mut out)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         out.push(b'\n');
-        crate::output::write(&self.dir.join(name), &out)
+        crate::output::write(&dir.join(name), &out)
     }
 }
 
@@ -536,10 +663,14 @@ fn write_devices(
         let key = kiosks.key(&device, &trust.code)?;
         let mut tally = Box::new(HostTally::new(instrument)?);
         let half = mine.len() / 2;
+        let mut week = 1;
         for (i, p) in mine.iter().enumerate() {
             if snapshot && kiosk == 0 && i == half {
                 kiosks.write(&tally, &key, 1, &format!("{device}-seq1.json"))?;
             }
+            // Weeks that ended before this respondent's week get the tally so far.
+            let own = weekly::week_of(kiosk + i * trust.kiosks, people.len());
+            kiosks.write_weeks(&tally, &key, &mut week, own - 1)?;
             r.reset();
             for (k, &code) in p.answers.iter().enumerate() {
                 if code != 0 {
@@ -548,6 +679,7 @@ fn write_devices(
             }
             tally.commit(&r)?;
         }
+        kiosks.write_weeks(&tally, &key, &mut week, u32::from(WEEKS))?;
         let sequence = if snapshot && kiosk == 0 { 2 } else { 1 };
         kiosks.write(&tally, &key, sequence, &format!("{device}.json"))?;
         entries.push(key.entry);
