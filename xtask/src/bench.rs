@@ -174,7 +174,7 @@ fn measure_all(dir: &Path) -> Result<Vec<Row>, String> {
 }
 
 /// The machine, for the record.
-fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {

@@ -14,10 +14,13 @@
 //! - `cargo xtask stress`: peak memory and time of the host on huge and hostile inputs.
 //! - `cargo xtask bench`: surveybench beside R and a byte scan on the same files, written to
 //!   `docs/benchmarks.md`.
+//! - `cargo xtask bench-monitor`: the in-year early warning's false alarms and delay to a
+//!   flag, measured on simulation, written to `docs/monitor-benchmark.md`.
 //! - `cargo xtask fuzz-smoke [SECONDS]`: build the cargo-fuzz targets (nightly) and run each
 //!   for SECONDS (default 15) from its committed corpus.
 
 mod bench;
+mod bench_monitor;
 mod ci;
 mod firmware;
 mod fuzz;
@@ -36,9 +39,10 @@ fn main() -> ExitCode {
         Some("stress") => stress::stress(),
         Some("measure-one") => measure::one(&args[1..]),
         Some("bench") => bench::bench(),
+        Some("bench-monitor") => bench_monitor::bench_monitor(),
         Some("fuzz-smoke") => fuzz::fuzz_smoke(&args[1..]),
         Some(other) => {
-            Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench, fuzz-smoke"))
+            Err(format!("unknown task `{other}`; tasks: ci, qemu, size, stress, bench, bench-monitor, fuzz-smoke"))
         }
         None => {
             Err("usage: cargo xtask <ci [firmware] | qemu [--script FILE] [--flash FILE] [--provision FILE | --unprovisioned] [--features F] | size [--bless] | fuzz-smoke [SECONDS]>"
