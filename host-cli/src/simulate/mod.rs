@@ -479,12 +479,22 @@ impl Draw<'_> {
         let shifts = degrade.map(|(d, population)| population.shifts(trust, year_drift, d.points));
         let from_week = degrade.map_or(u32::from(WEEKS), |(d, _)| d.from_week);
         let how = (self.models, &self.chances);
+        // A degraded trust draws from a copy of the generator, and the generator then moves on
+        // as the undegraded draw would: every other trust gets the respondents it gets without
+        // the degradation.
+        let mut own = shifts.as_ref().map(|_| self.rng.clone());
         let people = (0..size)
             .map(|i| {
                 let shift = shifts.as_deref().filter(|_| weekly::week_of(i, size) > from_week);
-                respond(&mut self.response, how, (trust, shift), year_drift, &mut self.rng)
+                let rng = own.as_mut().unwrap_or(&mut self.rng);
+                respond(&mut self.response, how, (trust, shift), year_drift, rng)
             })
             .collect();
+        if own.is_some() {
+            for _ in 0..size {
+                respond(&mut self.response, how, (trust, None), year_drift, &mut self.rng);
+            }
+        }
         if later {
             self.later.push((year_drift, shifts));
         }
