@@ -34,6 +34,13 @@ const QUARTERLY: [usize; 4] = [13, 26, 39, 52];
 /// A trust-item: trust code, item type, item id.
 type Key = (String, String, String);
 
+/// Per item type and id, last year's national mean and tau.
+type Ranges = HashMap<(String, String), (f64, f64)>;
+
+/// A trust-item's truth: its key, whether its trust is degraded, and its true score before and
+/// after the drop against last year's range.
+type TrueItem = (Key, bool, Truly, Truly);
+
 /// What one simulated year's 52 looks say about each trust-item.
 #[derive(Default)]
 struct Looks {
@@ -107,7 +114,7 @@ fn look_every_week(sim: &Path, benchmark: &Path) -> Result<Looks, String> {
 }
 
 /// Last year's national mean and tau per item type and id, and the profile's z_somewhat.
-fn expected_ranges(benchmark: &Value) -> (HashMap<(String, String), (f64, f64)>, f64) {
+fn expected_ranges(benchmark: &Value) -> (Ranges, f64) {
     let mut out = HashMap::new();
     for (part, kind) in [("questions", "question"), ("sections", "section")] {
         for q in benchmark[part].as_array().into_iter().flatten() {
@@ -143,7 +150,7 @@ fn truly(value: f64, (mean, tau): (f64, f64), z: f64) -> Truly {
 
 /// Per trust-item of `truth`: its key, whether its trust is degraded, and its true score
 /// before and after the drop against last year's range.
-fn truths(truth: &Value, benchmark: &Value) -> Vec<(Key, bool, Truly, Truly)> {
+fn truths(truth: &Value, benchmark: &Value) -> Vec<TrueItem> {
     let (ranges, z) = expected_ranges(benchmark);
     let mut out = Vec::new();
     for t in truth["trusts"].as_array().into_iter().flatten() {
@@ -188,7 +195,7 @@ struct Tally {
     below_delays: Vec<usize>,
 }
 
-fn null_run(looks: &Looks, truth: &[(Key, bool, Truly, Truly)], tally: &mut Tally) {
+fn null_run(looks: &Looks, truth: &[TrueItem], tally: &mut Tally) {
     let every: Vec<usize> = (1..=WEEKS).collect();
     let sets: [&[usize]; 3] = [&every, &QUARTERLY, &[WEEKS]];
     let (mut inside, mut flagged) = (0, 0);
@@ -210,7 +217,7 @@ fn null_run(looks: &Looks, truth: &[(Key, bool, Truly, Truly)], tally: &mut Tall
     tally.per_seed.push((inside, flagged));
 }
 
-fn degraded_run(looks: &Looks, truth: &[(Key, bool, Truly, Truly)], tally: &mut Tally) {
+fn degraded_run(looks: &Looks, truth: &[TrueItem], tally: &mut Tally) {
     for (key, _, _, after) in truth.iter().filter(|t| t.1 && looks.judged(&t.0)) {
         tally.degraded += 1;
         let before: Vec<usize> = (1..=DROP_AFTER).collect();
