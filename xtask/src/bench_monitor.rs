@@ -320,7 +320,8 @@ fn report(t: &Tally) -> String {
     );
     let _ = writeln!(
         out,
-        "Every tenth trust dropping {DROP} point after week {DROP_AFTER} ({} seeds): {} degraded trust-items judged; \
+        "Every tenth trust dropping {DROP} point after week {DROP_AFTER} ({} seeds): \
+         {} degraded trust-items judged; \
          {} already flagged below before the drop.",
         SEEDS.len(),
         t.degraded,
