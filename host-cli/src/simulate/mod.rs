@@ -17,17 +17,20 @@ use rand::distributions::Bernoulli;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Binomial, Distribution, LogNormal, Normal};
-use surveybench_kernel::export::{self, Header};
-use surveybench_kernel::{HostTally, Instrument, QuestionKind};
+use surveybench_kernel::{Instrument, QuestionKind};
 
 use crate::ingest::respondents::HostResponse;
-use crate::{keyring, keys};
-use sha2::{Digest, Sha256};
+use crate::keyring;
 
+mod kiosks;
+mod respondents;
 mod truth;
 mod weekly;
 
-pub use weekly::{Degrade, WEEKS, Weekly};
+use kiosks::{Kiosks, write_devices};
+use respondents::{csv_header, csv_row};
+
+pub use weekly::{CannotDegrade, Degrade, WEEKS, Weekly};
 
 /// Trusts whose first kiosk also leaves an older, superseded export.
 const SNAPSHOT_TRUSTS: usize = 2;
@@ -371,7 +374,7 @@ pub fn simulate(instrument: &'static Instrument<'static>, plan: &Plan, out: &Pat
 /// other files are those [`simulate`] writes.
 ///
 /// # Errors
-/// As [`simulate`], and a degradation it cannot make ([`weekly::CannotDegrade`]).
+/// As [`simulate`], and a degradation it cannot make ([`CannotDegrade`]).
 pub fn simulate_weekly(
     instrument: &'static Instrument<'static>,
     plan: &Plan,
@@ -504,7 +507,7 @@ impl Draw<'_> {
 
 /// Writes one year under `dir` as its trusts' respondents come (`seed` makes the kiosks'
 /// keys): each trust's kiosk exports and CSV rows, then the respondent CSV, sample frame and
-/// keyring.
+/// keyring; with `weeks`, also every kiosk's export at the end of each week (`weeks/NN/devices`).
 fn write_year(
     instrument: &'static Instrument<'static>,
     trusts: &[Trust],
@@ -542,159 +545,6 @@ fn write_year(
 
 fn write(path: &Path, text: &str) -> Result<()> {
     crate::output::write(path, text.as_bytes())
-}
-
-fn csv_header(instrument: &Instrument<'_>) -> String {
-    let mut s = String::from("trust,age,sex");
-    for q in
-        instrument.questions.iter().filter(|q| !matches!(q.kind, QuestionKind::AgeBand | QuestionKind::Sex))
-    {
-        s.push(',');
-        s.push_str(q.id);
-    }
-    s.push('\n');
-    s
-}
-
-fn csv_row(csv: &mut String, instrument: &Instrument<'_>, trust: &str, p: &Respondent) {
-    csv.push_str(trust);
-    csv.push(',');
-    if let Some(age) = p.age {
-        push_number(csv, age);
-    }
-    csv.push(',');
-    if let Some(sex) = p.sex {
-        push_number(csv, sex.into());
-    }
-    for ((k, q), &code) in instrument.questions.iter().enumerate().zip(&p.answers) {
-        if matches!(q.kind, QuestionKind::AgeBand | QuestionKind::Sex) {
-            continue;
-        }
-        // Stray answers only go where the kiosk path has none (the question did not apply).
-        let stray = p.stray.iter().find(|(s, _)| *s == k).map(|s| s.1);
-        csv.push(',');
-        if let Some(c) = Some(code).filter(|&c| c != 0).or(stray) {
-            push_number(csv, c.into());
-        }
-    }
-    csv.push('\n');
-}
-
-/// Appends `n` in decimal, as `write!` would (a million rows a year make formatting count).
-fn push_number(text: &mut String, n: u16) {
-    if let Ok(digit) = u8::try_from(n)
-        && digit < 10
-    {
-        text.push(char::from(b'0' + digit));
-        return;
-    }
-    let mut digits = [0u8; 5];
-    let mut rest = n;
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    text.extend(digits[start..].iter().map(|&d| char::from(d)));
-}
-
-/// Where and for when a trust's simulated kiosks report, and the seed their keys come from.
-struct Kiosks<'a> {
-    seed: u64,
-    period: String,
-    dir: &'a Path,
-    /// The weekly export folders, week 1 first; empty when no weekly exports are written.
-    weeks: &'a [PathBuf],
-}
-
-impl Kiosks<'_> {
-    /// The key of simulated kiosk `device`: from the simulation's seed, the device and the
-    /// period, so the same seed gives the same keys (they are not secrets).
-    fn key(&self, device: &str, site: &str) -> Result<keys::Made> {
-        let seed = Sha256::digest(format!("surveybench simulate {} {device} {}", self.seed, self.period));
-        keys::make(seed.into(), device, site, &self.period)
-    }
-
-    /// Writes `tally`'s export, signed by `key`, as `name` with the header's sequence.
-    fn write(&self, tally: &HostTally<'_>, key: &keys::Made, sequence: u32, name: &str) -> Result<()> {
-        self.write_in(self.dir, tally, key, sequence, name)
-    }
-
-    /// Writes weekly exports of `tally` for weeks `*next` to `to`, each with its week as its
-    /// sequence, and moves `*next` past them.
-    fn write_weeks(&self, tally: &HostTally<'_>, key: &keys::Made, next: &mut u32, to: u32) -> Result<()> {
-        while *next <= to {
-            let Some(dir) = usize::try_from(*next - 1).ok().and_then(|w| self.weeks.get(w)) else { break };
-            self.write_in(dir, tally, key, *next, &format!("{}.json", key.entry.device))?;
-            *next += 1;
-        }
-        Ok(())
-    }
-
-    /// Writes `tally`'s export, signed by `key`, as `name` in `dir` with sequence `sequence`.
-    fn write_in(
-        &self,
-        dir: &Path,
-        tally: &HostTally<'_>,
-        key: &keys::Made,
-        sequence: u32,
-        name: &str,
-    ) -> Result<()> {
-        let header = Header::new(&key.entry.device, &key.entry.site, &self.period, sequence)
-            .and_then(|h| h.signed_by(&key.entry.id))
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut out = Vec::new();
-        export::stream_signed(tally, &header, keys::Ed25519ph::new(&key.signing), &mut out)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        out.push(b'\n');
-        crate::output::write(&dir.join(name), &out)
-    }
-}
-
-/// Splits a trust's respondents over its kiosks and writes each kiosk's signed export; returns
-/// their keyring entries. In the first [`SNAPSHOT_TRUSTS`] trusts the first kiosk also leaves
-/// an older snapshot (sequence 1, half its respondents) beside its final export (sequence 2),
-/// as a device exported twice in the period would; the host must count it once.
-fn write_devices(
-    instrument: &'static Instrument<'static>,
-    (trust, snapshot): (&Trust, bool),
-    people: &[Respondent],
-    kiosks: &Kiosks<'_>,
-) -> Result<Vec<keyring::Entry>> {
-    let mut r = HostResponse::new(instrument)?;
-    let mut entries = Vec::new();
-    for kiosk in 0..trust.kiosks {
-        let mine: Vec<&Respondent> = people.iter().skip(kiosk).step_by(trust.kiosks).collect();
-        let device = format!("{}-kiosk{}", trust.code, kiosk + 1);
-        let key = kiosks.key(&device, &trust.code)?;
-        let mut tally = Box::new(HostTally::new(instrument)?);
-        let half = mine.len() / 2;
-        let mut week = 1;
-        for (i, p) in mine.iter().enumerate() {
-            if snapshot && kiosk == 0 && i == half {
-                kiosks.write(&tally, &key, 1, &format!("{device}-seq1.json"))?;
-            }
-            // Weeks that ended before this respondent's week get the tally so far.
-            let own = weekly::week_of(kiosk + i * trust.kiosks, people.len());
-            kiosks.write_weeks(&tally, &key, &mut week, own - 1)?;
-            r.reset();
-            for (k, &code) in p.answers.iter().enumerate() {
-                if code != 0 {
-                    r.answer(k, code)?;
-                }
-            }
-            tally.commit(&r)?;
-        }
-        kiosks.write_weeks(&tally, &key, &mut week, u32::from(WEEKS))?;
-        let sequence = if snapshot && kiosk == 0 { 2 } else { 1 };
-        kiosks.write(&tally, &key, sequence, &format!("{device}.json"))?;
-        entries.push(key.entry);
-    }
-    Ok(entries)
 }
 
 #[cfg(test)]
