@@ -14,6 +14,7 @@ use serde::Serialize;
 use surveybench_kernel::{Instrument, Question, QuestionKind};
 
 use super::{BLANK, Model, PERSON_SD, Trust, UNSCORED, age_effect};
+use crate::profile::{Profile, Standardisation};
 
 /// The `schema` field of `truth.json`.
 pub const SCHEMA: &str = "surveybench-truth";
@@ -25,10 +26,6 @@ const NODES: usize = 121;
 
 /// The most a latent shift may lower the scale by (a drop the scale cannot give stops here).
 const MAX_SHIFT: f64 = 12.0;
-
-/// The weight cap and unknown-stratum weight of the built-in profile (method.md §4).
-const CAP: f64 = 5.0;
-const UNKNOWN_WEIGHT: f64 = 1.0;
 
 /// What `truth.json` holds: every trust's true scores before and after the degradation week.
 #[derive(Debug, Serialize)]
@@ -98,6 +95,8 @@ pub(super) struct Population<'a> {
     nodes: Vec<(f64, f64)>,
     /// Per question, the national share of each known stratum (last year's model).
     shares: Vec<Vec<f64>>,
+    /// The built-in profile's weight cap and unknown-stratum weight (method.md §4).
+    rules: Standardisation,
 }
 
 impl<'a> Population<'a> {
@@ -113,7 +112,8 @@ impl<'a> Population<'a> {
             .collect();
         let total: f64 = raw.iter().map(|n| n.1).sum();
         let nodes = raw.into_iter().map(|(z, w)| (z, w / total)).collect();
-        let mut p = Self { instrument, models, chains, nodes, shares: Vec::new() };
+        let rules = Profile::npsp_2024().standardisation;
+        let mut p = Self { instrument, models, chains, nodes, shares: Vec::new(), rules };
         p.shares = (0..instrument.questions.len()).map(|k| p.national_shares(trusts, k)).collect();
         p
     }
@@ -196,11 +196,11 @@ impl<'a> Population<'a> {
         let (mut num, mut den) = (0.0, 0.0);
         for (g, &(ma, ms, _)) in parts.iter().enumerate() {
             let w = if g + 1 == strata {
-                UNKNOWN_WEIGHT
+                self.rules.unknown_stratum_weight
             } else {
                 let p = if known > 0.0 { ma / known } else { 0.0 };
                 let big_p = self.shares.get(k).and_then(|s| s.get(g)).copied().unwrap_or(0.0);
-                if p > 0.0 { (big_p / p).min(CAP) } else { 0.0 }
+                if p > 0.0 { (big_p / p).min(self.rules.weight_cap) } else { 0.0 }
             };
             num += w * ms;
             den += w * ma;
