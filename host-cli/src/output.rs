@@ -26,7 +26,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// A file written a piece at a time into a temporary file beside its path, and renamed over it
-/// by [`Staged::finish`] once all of it is on disk: [`write`] for output too large to hold whole.
+/// by [`Staged::finish`] once all of it is on disk: [`write()`] for output too large to hold whole.
 pub struct Staged {
     path: std::path::PathBuf,
     file: std::io::BufWriter<NamedTempFile>,

@@ -33,6 +33,14 @@ pub fn ci(only_firmware: bool) -> Result<(), String> {
             }),
         ),
         (
+            "docs (rustdoc, intra-doc links checked)",
+            Box::new(|| {
+                let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+                let args = ["doc", "--no-deps", "-p", "surveybench", "-p", "surveybench-kernel", "--locked"];
+                run(&cargo, &args, &[("RUSTFLAGS", "-D warnings"), ("RUSTDOCFLAGS", "-D warnings")])
+            }),
+        ),
+        (
             "host tests",
             Box::new(|| {
                 // The firmware's own host tests and the QEMU end-to-end crate run in the

@@ -1,6 +1,6 @@
 //! A tally's binary image: its integers in layout order, little-endian, for a device to keep in
 //! flash. Fixed length for an instrument ([`image_len`]), written through any
-//! [`Sink`](crate::export::Sink) without a buffer, and read back with the instrument hash and
+//! [`Sink`] without a buffer, and read back with the instrument hash and
 //! the export's consistency checks, so a corrupted or foreign image is refused, never merged.
 //!
 //! Layout: magic `SBI1`, instrument hash (u64), strata (u32), the four response counters, the
