@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::measure::{Measured, binary, measure};
+use crate::measure::{Measured, binary, measure, surveybench};
 use crate::run::{cargo, root};
 
 #[path = "../../host-cli/tests/r/instrument_csv.rs"]
@@ -61,15 +61,6 @@ fn runs(program: &str, args: &[&str], n: usize) -> Result<Vec<Measured>, String>
         out.push(m);
     }
     Ok(out)
-}
-
-fn surveybench(args: &[&str]) -> Result<Vec<u8>, String> {
-    let out = Command::new(binary()).args(args).output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(format!("surveybench {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
-    }
 }
 
 /// National respondents of a benchmark with `args` (inputs and flags).

@@ -12,11 +12,10 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::measure::binary;
+use crate::measure::surveybench;
 use crate::run::{cargo, root};
 
 /// Seeds of the simulations.
@@ -65,15 +64,6 @@ impl Looks {
     fn first_worse_after(&self, key: &Key, after: usize) -> Option<usize> {
         let s = self.status.get(key)?;
         (after + 1..=WEEKS).find(|&w| s.get(w - 1).is_some_and(|x| x == "heading_worse"))
-    }
-}
-
-fn surveybench(args: &[&str]) -> Result<Vec<u8>, String> {
-    let out = Command::new(binary()).args(args).output().map_err(|e| e.to_string())?;
-    if out.status.success() {
-        Ok(out.stdout)
-    } else {
-        Err(format!("surveybench {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
     }
 }
 

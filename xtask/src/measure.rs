@@ -23,6 +23,19 @@ pub fn binary() -> PathBuf {
     root().join("target/release/surveybench")
 }
 
+/// Runs the release binary with `args`; its standard output, or an error with its stderr.
+///
+/// # Errors
+/// It cannot start, or exits unsuccessfully.
+pub fn surveybench(args: &[&str]) -> Result<Vec<u8>, String> {
+    let out = std::process::Command::new(binary()).args(args).output().map_err(|e| e.to_string())?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(format!("surveybench {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
 /// Peak RSS of the largest child waited for so far, in megabytes.
 #[allow(unsafe_code, reason = "getrusage has no safe wrapper in std")]
 fn children_peak_mb() -> f64 {
